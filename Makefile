@@ -1,0 +1,40 @@
+# playsync — `make run` serves the demo, `make test` runs everything CI runs.
+.PHONY: install install-node run test lint bench clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python 3.13 is pinned (Quart 0.23 needs it; on 3.11 pip silently picks Quart 0.22).
+# pyenv's python3.13 shim exists even when 3.13 is not the active version, so test each candidate.
+PYTHON313 ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) /usr/local/bin/python3.13 /usr/bin/python3.13; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it or pass PYTHON313=/path/to/python3.13"; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[test]'
+	touch $@
+
+install-node: tests/interop/node_modules/.installed
+
+tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(VENV)/bin/playsync serve
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install install-node lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install install-node
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) tests/interop/node_modules playsync.db

@@ -1,0 +1,94 @@
+"""From two projections to the legacy event stream's changes (CONTRACT §3).
+
+Events are derived from the document, never from the request that caused the
+change, so a Yjs peer's vote and a REST vote produce the same ``track.voted``.
+A change that touches many items at once (an offline replica merging, a
+respread) becomes one ``playlist.reordered`` instead of a burst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .projection import Item, Playlist
+
+TRACK_ADDED = "track.added"
+TRACK_REMOVED = "track.removed"
+TRACK_MOVED = "track.moved"
+TRACK_VOTED = "track.voted"
+TRACK_PLAYING = "track.playing"
+PLAYLIST_REORDERED = "playlist.reordered"
+
+BURST_ITEMS = 3
+"""More items touched than this by one change: send a snapshot instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One event before rendering: ``item`` for full-item payloads, else ``item_id``.
+
+    ``track.playing`` with ``item=None`` means playback of ``item_id`` stopped;
+    ``playlist.reordered`` carries ``items``.
+    """
+
+    type: str
+    item_id: str | None = None
+    item: Item | None = None
+    items: tuple[Item, ...] = ()
+
+
+def diff(before: Playlist, after: Playlist) -> list[Change]:
+    old, new = before.by_id(), after.by_id()
+    changes: list[Change] = []
+    touched: set[str] = set()
+
+    for item_id in old.keys() - new.keys():
+        changes.append(Change(TRACK_REMOVED, item_id=item_id))
+        touched.add(item_id)
+    for item in after.items:
+        previous = old.get(item.id)
+        if previous is None:
+            changes.append(Change(TRACK_ADDED, item_id=item.id, item=item))
+            touched.add(item.id)
+            continue
+        if item.position != previous.position:
+            changes.append(Change(TRACK_MOVED, item_id=item.id, item=item))
+            touched.add(item.id)
+        if item.votes != previous.votes:
+            changes.append(Change(TRACK_VOTED, item_id=item.id, item=item))
+            touched.add(item.id)
+
+    changes += _playback_changes(before, after, old, new)
+
+    if len(touched) > BURST_ITEMS:
+        return [Change(PLAYLIST_REORDERED, items=after.items)]
+    return sorted(changes, key=_event_order)
+
+
+def _playback_changes(
+    before: Playlist, after: Playlist, old: dict[str, Item], new: dict[str, Item]
+) -> list[Change]:
+    was, now = before.playing, after.playing
+    if now is not None and (was is None or was.id != now.id or was.played_at != now.played_at):
+        return [Change(TRACK_PLAYING, item_id=now.id, item=now)]
+    if now is None and was is not None:
+        return [Change(TRACK_PLAYING, item_id=was.id)]
+    return []
+
+
+_ORDER = {
+    TRACK_REMOVED: 0,
+    TRACK_ADDED: 1,
+    TRACK_MOVED: 2,
+    TRACK_VOTED: 3,
+    TRACK_PLAYING: 4,
+}
+
+
+def _event_order(change: Change) -> int:
+    return _ORDER.get(change.type, 9)
+
+
+def snapshot(playlist: Playlist) -> Change:
+    """The whole playlist as one ``playlist.reordered`` (resume too old, new listener)."""
+    return Change(PLAYLIST_REORDERED, items=playlist.items)

@@ -1,0 +1,102 @@
+"""The writes of schema v1, each one transaction on the document.
+
+These are the only functions that mutate a playlist document on the server.
+They check what only the document can answer (does the item exist?) and leave
+input validation to the caller. Each opens ``doc.transaction()``, which joins
+the caller's transaction when there is one, so a caller can group several
+writes into one update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import Doc, Map
+
+from . import schema as s
+from .projection import as_finite, project
+
+
+class ItemNotFound(LookupError):
+    """The item id names no item of the document."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
+
+
+def _item(doc: Doc, item_id: str) -> Map:
+    value = s.items_map(doc).get(item_id)
+    if not isinstance(value, Map):
+        raise ItemNotFound(item_id)
+    return value
+
+
+def add_item(
+    doc: Doc,
+    *,
+    item_id: str,
+    track_id: int,
+    added_by: str,
+    added_at: str,
+    position: float | None = None,
+    track: dict[str, Any] | None = None,
+) -> None:
+    """Add an item; without ``position`` it is appended (last + 1, or 1.0)."""
+    with doc.transaction():
+        if position is None:
+            position = project(doc).next_position()
+        fields: dict[str, Any] = {
+            s.TRACK_ID: track_id,
+            s.POSITION: float(position),
+            s.ADDED_BY: added_by,
+            s.ADDED_AT: added_at,
+            s.PLAYED_AT: None,
+            s.VOTES: Map(),
+        }
+        if track is not None:
+            fields[s.TRACK] = track
+        s.items_map(doc)[item_id] = Map(fields)
+
+
+def move_item(doc: Doc, item_id: str, position: float) -> None:
+    with doc.transaction():
+        _item(doc, item_id)[s.POSITION] = float(position)
+
+
+def remove_item(doc: Doc, item_id: str) -> None:
+    """Delete an item; playback stops if it was the playing one."""
+    with doc.transaction():
+        _item(doc, item_id)
+        del s.items_map(doc)[item_id]
+        if s.playback_map(doc).get(s.NOW_PLAYING) == item_id:
+            stop(doc)
+
+
+def vote(doc: Doc, item_id: str, writer_key: str, delta: int) -> None:
+    """Add ``delta`` to this writer's own key of the item's PN-counter."""
+    with doc.transaction():
+        item = _item(doc, item_id)
+        votes = item.get(s.VOTES)
+        if not isinstance(votes, Map):
+            votes = item[s.VOTES] = Map()
+        current = as_finite(votes.get(writer_key)) or 0.0
+        votes[writer_key] = current + delta
+
+
+def play(doc: Doc, item_id: str, now: str) -> None:
+    """Make this item the one playing (last writer wins) and stamp ``played_at``."""
+    with doc.transaction():
+        item = _item(doc, item_id)
+        item[s.PLAYED_AT] = now
+        playback = s.playback_map(doc)
+        playback[s.NOW_PLAYING] = item_id
+        playback[s.STARTED_AT] = now
+
+
+def stop(doc: Doc) -> None:
+    with doc.transaction():
+        playback = s.playback_map(doc)
+        if playback.get(s.NOW_PLAYING) is not None:
+            playback[s.NOW_PLAYING] = None
+            playback[s.STARTED_AT] = None

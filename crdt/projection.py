@@ -1,0 +1,188 @@
+"""The read model: what REST and the event stream see of a playlist document.
+
+The projection never raises on a malformed document. A peer can write anything
+into a Y.Doc, so an item that is not a Map, or lacks a numeric ``track_id`` or a
+finite ``position``, is skipped; other odd fields fall back to defaults.
+
+``project`` reads everything; ``reproject`` re-reads only the items a
+transaction touched (see :func:`touched_item_ids`), because reading thousands
+of nested maps per change is the hot path of a busy room.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pycrdt import Doc, Map
+
+from . import schema as s
+
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str
+    track_id: int
+    position: float
+    votes: int
+    added_by: str
+    added_at: str
+    played_at: str | None
+    is_playing: bool
+    track: dict[str, Any] | None = None
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        return (self.position, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Playlist:
+    """Readable items in playlist order, plus the raw ``now_playing`` register."""
+
+    items: tuple[Item, ...] = ()
+    now_playing: str | None = None
+
+    def by_id(self) -> dict[str, Item]:
+        return {item.id: item for item in self.items}
+
+    def get(self, item_id: str) -> Item | None:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        return None
+
+    @property
+    def playing(self) -> Item | None:
+        """The playing item, if ``now_playing`` names a readable one."""
+        return None if self.now_playing is None else self.get(self.now_playing)
+
+    def history(self, limit: int = HISTORY_LIMIT) -> list[Item]:
+        """Items that have been played, most recently played first."""
+        played = [item for item in self.items if item.played_at]
+        played.sort(key=lambda item: (item.played_at, item.id), reverse=True)
+        return played[:limit]
+
+    def next_position(self) -> float:
+        """Where an append goes: last + 1, or 1.0 when empty."""
+        return self.items[-1].position + 1.0 if self.items else 1.0
+
+
+def as_int(value: Any) -> int | None:
+    """An integer-valued number as ``int`` (pycrdt hands numbers back as floats)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value)
+
+
+def as_finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def vote_total(votes: Any) -> int:
+    """Sum of a PN-counter map; non-numeric entries count as zero."""
+    if not isinstance(votes, Map):
+        return 0
+    total = 0.0
+    for value in votes.values():
+        number = as_finite(value)
+        if number is not None:
+            total += number
+    return round(total)
+
+
+def read_now_playing(doc: Doc) -> str | None:
+    value = s.playback_map(doc).get(s.NOW_PLAYING)
+    return value if isinstance(value, str) else None
+
+
+def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
+    """One item of the ``items`` map, or None when it is unreadable."""
+    if not isinstance(value, Map):
+        return None
+    track_id = as_int(value.get(s.TRACK_ID))
+    position = as_finite(value.get(s.POSITION))
+    if track_id is None or position is None:
+        return None
+    added_by = value.get(s.ADDED_BY)
+    added_at = value.get(s.ADDED_AT)
+    played_at = value.get(s.PLAYED_AT)
+    track = value.get(s.TRACK)
+    return Item(
+        id=item_id,
+        track_id=track_id,
+        position=position,
+        votes=vote_total(value.get(s.VOTES)),
+        added_by=added_by if isinstance(added_by, str) else s.DEFAULT_ADDED_BY,
+        added_at=added_at if isinstance(added_at, str) else "",
+        played_at=played_at if isinstance(played_at, str) and played_at else None,
+        is_playing=item_id == now_playing,
+        track=track if isinstance(track, dict) else None,
+    )
+
+
+def project(doc: Doc) -> Playlist:
+    """Read the whole document."""
+    with doc.transaction():
+        now_playing = read_now_playing(doc)
+        items = []
+        for item_id, value in s.items_map(doc).items():
+            item = read_item(item_id, value, now_playing)
+            if item is not None:
+                items.append(item)
+    items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
+    return Playlist(items=tuple(items), now_playing=now_playing)
+
+
+def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Playlist:
+    """``project(doc)``, re-reading only ``touched`` items (None: everything)."""
+    if touched is None:
+        return project(doc)
+    touched = set(touched)
+    with doc.transaction():
+        now_playing = read_now_playing(doc)
+        items_root = s.items_map(doc)
+        fresh = {}
+        for item_id in touched:
+            item = read_item(item_id, items_root.get(item_id), now_playing)
+            if item is not None:
+                fresh[item_id] = item
+    items = []
+    for item in previous.items:
+        if item.id in touched:
+            continue
+        if item.is_playing != (item.id == now_playing):
+            item = replace(item, is_playing=not item.is_playing)
+        items.append(item)
+    items.extend(fresh.values())
+    items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
+    return Playlist(items=tuple(items), now_playing=now_playing)
+
+
+def touched_item_ids(events: Iterable[Any]) -> set[str] | None:
+    """Item ids changed by a transaction, from ``items.observe_deep`` events.
+
+    Returns None when the events cannot be attributed to items (read everything).
+    """
+    touched: set[str] = set()
+    for event in events:
+        path = list(getattr(event, "path", None) or [])
+        if path:
+            if not isinstance(path[0], str):
+                return None
+            touched.add(path[0])
+            continue
+        keys = getattr(event, "keys", None)
+        if keys is None:
+            return None
+        touched.update(str(key) for key in keys)
+    return touched

@@ -1,0 +1,101 @@
+"""What the server fixes after a merge, deterministically (CONTRACT §5).
+
+Replicas that were offline can each add the same track, play an item another
+replica deleted, or split the same gap between positions until floats run
+out. Each repair below is a pure function of the merged document (plus the
+clock, only for stamping ``played_at``), so two servers repairing the same
+merge write the same values and never double-count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
+
+from pycrdt import Doc, Map
+
+from . import schema as s
+from .operations import stop
+from .projection import Item, Playlist, project
+
+
+@dataclass(frozen=True)
+class Repair:
+    kind: str  # "duplicate" | "dangling-play" | "stamp-played" | "respread"
+    item_id: str | None = None
+    detail: str = ""
+
+
+def repair(doc: Doc, now: str) -> list[Repair]:
+    """Apply every repair the document needs, in one transaction; say what was done."""
+    done: list[Repair] = []
+    with doc.transaction():
+        done += _merge_duplicate_tracks(doc, project(doc))
+        done += _fix_playback(doc, project(doc), now)
+        done += _respread_positions(doc, project(doc))
+    return done
+
+
+def _keeper_key(item: Item) -> tuple[str, str]:
+    return (item.added_at, item.id)
+
+
+def _merge_duplicate_tracks(doc: Doc, playlist: Playlist) -> list[Repair]:
+    """Keep the earliest item of each track; carry the others' votes over to it."""
+    by_track: dict[int, list[Item]] = defaultdict(list)
+    for item in playlist.items:
+        by_track[item.track_id].append(item)
+    done = []
+    items = s.items_map(doc)
+    for group in by_track.values():
+        if len(group) < 2:
+            continue
+        keep, *extras = sorted(group, key=_keeper_key)
+        kept = items[keep.id]
+        votes = kept.get(s.VOTES)
+        if not isinstance(votes, Map):
+            votes = kept[s.VOTES] = Map()
+        for extra in extras:
+            if extra.votes:
+                votes[s.merged_vote_key(extra.id)] = extra.votes
+            if playlist.now_playing == extra.id:
+                # The same track keeps playing, now under the surviving item.
+                kept[s.PLAYED_AT] = extra.played_at or keep.played_at
+                s.playback_map(doc)[s.NOW_PLAYING] = keep.id
+            del items[extra.id]
+            done.append(Repair("duplicate", extra.id, f"merged into {keep.id}"))
+    return done
+
+
+def _fix_playback(doc: Doc, playlist: Playlist, now: str) -> list[Repair]:
+    now_playing = playlist.now_playing
+    if now_playing is None:
+        return []
+    item = playlist.get(now_playing)
+    if item is None:
+        stop(doc)
+        return [Repair("dangling-play", now_playing, "playing item is gone; stopped")]
+    if item.played_at is None:
+        s.items_map(doc)[item.id][s.PLAYED_AT] = now
+        return [Repair("stamp-played", item.id, "played_at was missing")]
+    return []
+
+
+def positions_exhausted(positions: list[float]) -> bool:
+    """True when some neighbours cannot be split: equal, or no float between them."""
+    for a, b in pairwise(positions):
+        middle = (a + b) / 2
+        if not a < middle < b:
+            return True
+    return False
+
+
+def _respread_positions(doc: Doc, playlist: Playlist) -> list[Repair]:
+    if not positions_exhausted([item.position for item in playlist.items]):
+        return []
+    items = s.items_map(doc)
+    for index, item in enumerate(playlist.items, start=1):
+        if item.position != float(index):
+            items[item.id][s.POSITION] = float(index)
+    return [Repair("respread", None, f"{len(playlist.items)} items renumbered 1..n")]
