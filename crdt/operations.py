@@ -100,3 +100,7 @@ def stop(doc: Doc) -> None:
         if playback.get(s.NOW_PLAYING) is not None:
             playback[s.NOW_PLAYING] = None
             playback[s.STARTED_AT] = None
+
+
+def is_playing(doc: Doc, item_id: str) -> bool:
+    return s.playback_map(doc).get(s.NOW_PLAYING) == item_id

@@ -27,6 +27,18 @@ class Repair:
     detail: str = ""
 
 
+def needs_repair(playlist: Playlist) -> bool:
+    """Cheap check on a projection: would :func:`repair` change anything?"""
+    track_ids = [item.track_id for item in playlist.items]
+    if len(set(track_ids)) != len(track_ids):
+        return True
+    if playlist.now_playing is not None:
+        playing = playlist.playing
+        if playing is None or playing.played_at is None:
+            return True
+    return positions_exhausted([item.position for item in playlist.items])
+
+
 def repair(doc: Doc, now: str) -> list[Repair]:
     """Apply every repair the document needs, in one transaction; say what was done."""
     done: list[Repair] = []

@@ -1,0 +1,96 @@
+"""One error vocabulary: ``{"error": {"code", "message", "details"}}`` (CONTRACT §2).
+
+Handlers raise :class:`ApiError` (or let a domain error through); the
+handlers registered here turn every exception into that JSON shape. A client
+mistake is always a 4xx; a 500 means a bug, and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart, jsonify
+from werkzeug.exceptions import HTTPException
+
+from crdt.operations import ItemNotFound
+from server.storage import StorageError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.details = details or {}
+
+
+class ValidationError(ApiError):
+    code = "VALIDATION_ERROR"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+# Codes for the HTTP errors Quart/werkzeug raise before a handler runs.
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(ApiError)
+    async def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(ItemNotFound)
+    async def _item_not_found(exc: ItemNotFound):
+        return error_response(404, "NOT_FOUND", "No such playlist item", {"id": exc.item_id})
+
+    @app.errorhandler(StorageError)
+    async def _storage_error(exc: StorageError):
+        log.error("storage unavailable: %s", exc)
+        return error_response(
+            503, "STORAGE_UNAVAILABLE", "The change could not be stored; try again"
+        )
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "HTTP_ERROR")
+        message = exc.description or exc.name
+        if status == 413:
+            message = "Request body too large"
+        return error_response(status, code, message)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "INTERNAL_ERROR", "Internal server error")

@@ -1,0 +1,55 @@
+"""Service routes: health, the list of playlists, OpenAPI and its docs page."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, jsonify
+
+from server.context import app_state
+from server.storage import StorageError
+
+from .errors import error_response
+from .openapi import docs_page, openapi_spec
+from .pagination import paginate
+from .serializers import iso
+
+meta = Blueprint("meta", __name__)
+
+
+@meta.get("/health")
+async def health():
+    try:
+        await app_state().storage.ping()
+    except StorageError as exc:
+        return error_response(
+            503, "DATABASE_UNAVAILABLE", "The database does not answer", {"reason": str(exc)}
+        )
+    return jsonify({"status": "ok"})
+
+
+@meta.get("/api/playlists/")
+async def list_playlists():
+    state = app_state()
+    stored = {row.name: row for row in await state.storage.list_playlists()}
+    names = sorted(set(stored) | set(state.rooms.rooms))
+    items = [
+        {
+            "name": name,
+            "created_at": iso(stored[name].created_at) if name in stored else None,
+            "updated_at": iso(stored[name].updated_at) if name in stored else None,
+        }
+        for name in names
+        if name in stored or state.rooms.rooms[name].playlist.items
+    ]
+    return jsonify(
+        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
+    )
+
+
+@meta.get("/api/openapi.json")
+async def openapi():
+    return jsonify(openapi_spec())
+
+
+@meta.get("/api/docs/")
+async def docs():
+    return Response(docs_page(), content_type="text/html; charset=utf-8")

@@ -1,0 +1,158 @@
+"""REST routes of a playlist (CONTRACT §2).
+
+The same blueprint serves ``/api/playlist/…`` (the playlist named ``default``)
+and ``/api/playlists/<name>/…``. Every write: validate, apply through the
+room in one transaction, wait until it is stored, answer from the projection.
+"""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from quart import Blueprint, Response, jsonify
+
+from crdt import operations as ops
+from crdt.projection import Item
+from server.context import app_state
+from server.origins import REST
+from server.room import Room, utc_now_iso
+
+from . import validation
+from .errors import ApiError, NotFound
+from .pagination import paginate
+from .serializers import item_json
+
+playlist = Blueprint("playlist", __name__)
+
+
+def _item_response(item: Item, status: int = 200) -> Response:
+    response = jsonify(item_json(item, app_state().library))
+    response.status_code = status
+    return response
+
+
+def _existing(room: Room, item_id: str) -> Item:
+    item = room.playlist.get(item_id)
+    if item is None:
+        raise NotFound("No such playlist item", details={"id": item_id})
+    return item
+
+
+async def _write(room: Room, fn, *args, **kwargs) -> None:
+    room.transact(REST, fn, *args, **kwargs)
+    await room.persisted()
+
+
+@playlist.get("/")
+async def list_items(name: str):
+    state = app_state()
+    async with state.rooms.use(validation.playlist_name(name)) as room:
+        items = [item_json(item, state.library) for item in room.playlist.items]
+    return jsonify(
+        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
+    )
+
+
+@playlist.post("/")
+async def add_item(name: str):
+    state = app_state()
+    name = validation.playlist_name(name)
+    new = validation.new_item(await validation.json_object())
+    track = state.library.get(new.track_id)
+    if track is None:
+        raise ApiError(
+            "Track not found", code="TRACK_NOT_FOUND", details={"track_id": new.track_id}
+        )
+    async with state.rooms.use(name) as room:
+        if any(item.track_id == new.track_id for item in room.playlist.items):
+            raise ApiError(
+                "This track is already in the playlist",
+                code="DUPLICATE_TRACK",
+                details={"track_id": new.track_id},
+            )
+        item_id = str(uuid4())
+        await _write(
+            room,
+            ops.add_item,
+            item_id=item_id,
+            track_id=new.track_id,
+            added_by=new.added_by,
+            added_at=utc_now_iso(),
+            position=new.position,
+            track={
+                "title": track.title,
+                "artist": track.artist,
+                "album": track.album,
+                "duration_seconds": track.duration_seconds,
+                "genre": track.genre,
+                "cover_url": track.cover_url,
+            },
+        )
+        return _item_response(_existing(room, item_id), 201)
+
+
+@playlist.get("/history/")
+async def history(name: str):
+    state = app_state()
+    async with state.rooms.use(validation.playlist_name(name)) as room:
+        items = [item_json(item, state.library) for item in room.playlist.history()]
+    return jsonify(
+        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
+    )
+
+
+@playlist.post("/stop/")
+async def stop(name: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        await _write(room, ops.stop)
+    return jsonify({"status": "stopped"})
+
+
+@playlist.get("/<item_id>/")
+async def get_item(name: str, item_id: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        return _item_response(_existing(room, item_id))
+
+
+def _patch(doc, item_id: str, patch: validation.ItemPatch, now: str) -> None:
+    if patch.position is not None:
+        ops.move_item(doc, item_id, patch.position)
+    if patch.is_playing is True:
+        ops.play(doc, item_id, now)
+    elif patch.is_playing is False and ops.is_playing(doc, item_id):
+        ops.stop(doc)
+
+
+@playlist.patch("/<item_id>/")
+async def update_item(name: str, item_id: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        _existing(room, item_id)  # an unknown item is a 404 before the body is read
+        patch = validation.item_patch(await validation.json_object())
+        await _write(room, _patch, item_id, patch, utc_now_iso())
+        return _item_response(_existing(room, item_id))
+
+
+@playlist.delete("/<item_id>/")
+async def remove_item(name: str, item_id: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        _existing(room, item_id)
+        await _write(room, ops.remove_item, item_id)
+    return Response(status=204)
+
+
+@playlist.post("/<item_id>/vote/")
+async def vote(name: str, item_id: str):
+    state = app_state()
+    async with state.rooms.use(validation.playlist_name(name)) as room:
+        _existing(room, item_id)
+        delta = validation.vote_delta(await validation.json_object())
+        await _write(room, ops.vote, item_id, state.writer_key, delta)
+        return _item_response(_existing(room, item_id))
+
+
+@playlist.post("/<item_id>/play/")
+async def play(name: str, item_id: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        _existing(room, item_id)
+        await _write(room, ops.play, item_id, utc_now_iso())
+        return _item_response(_existing(room, item_id))

@@ -1,0 +1,116 @@
+"""Request parsing: every client mistake becomes a precise 4xx before anything is applied."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from quart import request
+
+from crdt.schema import DEFAULT_ADDED_BY
+
+from .errors import ApiError, NotFound, ValidationError
+
+PLAYLIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ADDED_BY_MAX = 100
+
+
+def playlist_name(name: str) -> str:
+    if not PLAYLIST_NAME.match(name):
+        raise NotFound(
+            "Playlist names are 1-64 characters of A-Z a-z 0-9 _ -", details={"name": name}
+        )
+    return name
+
+
+async def json_object() -> dict[str, Any]:
+    """The request body as a JSON object (an empty body counts as ``{}``)."""
+    raw = await request.get_data(as_text=False)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError("Request body is not valid JSON", code="INVALID_JSON") from exc
+    if not isinstance(body, dict):
+        raise ValidationError("Request body must be a JSON object")
+    return body
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def track_id(value: Any) -> int:
+    """A track id: an integer, an integer-valued number, or a string of digits."""
+    if _is_number(value) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ValidationError("track_id must be an integer", details={"track_id": value})
+
+
+def finite_number(value: Any, field: str) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise ValidationError(f"{field} must be a finite number", details={field: value})
+    return float(value)
+
+
+@dataclass(frozen=True)
+class NewItem:
+    track_id: int
+    added_by: str
+    position: float | None
+
+
+def new_item(body: dict[str, Any]) -> NewItem:
+    raw = body.get("track_id", body.get("track"))
+    if raw is None:
+        raise ApiError("track_id is required", code="MISSING_TRACK_ID")
+    added_by = body.get("added_by")
+    if added_by is None or added_by == "":
+        added_by = DEFAULT_ADDED_BY
+    if not isinstance(added_by, str):
+        raise ValidationError("added_by must be a string", details={"added_by": added_by})
+    if len(added_by) > ADDED_BY_MAX:
+        raise ValidationError(
+            f"added_by must be at most {ADDED_BY_MAX} characters",
+            details={"added_by": len(added_by)},
+        )
+    position = body.get("position")
+    return NewItem(
+        track_id=track_id(raw),
+        added_by=added_by,
+        position=None if position is None else finite_number(position, "position"),
+    )
+
+
+@dataclass(frozen=True)
+class ItemPatch:
+    position: float | None
+    is_playing: bool | None
+
+
+def item_patch(body: dict[str, Any]) -> ItemPatch:
+    position = body.get("position")
+    is_playing = body.get("is_playing")
+    if is_playing is not None and not isinstance(is_playing, bool):
+        raise ValidationError(
+            "is_playing must be true or false", details={"is_playing": is_playing}
+        )
+    return ItemPatch(
+        position=None if position is None else finite_number(position, "position"),
+        is_playing=is_playing,
+    )
+
+
+def vote_delta(body: dict[str, Any]) -> int:
+    direction = body.get("direction")
+    if direction == "up":
+        return 1
+    if direction == "down":
+        return -1
+    raise ValidationError('direction must be "up" or "down"', details={"direction": direction})

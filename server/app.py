@@ -1,0 +1,70 @@
+"""The app factory: every dependency comes in as an argument, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+from quart import Quart
+from quart_cors import cors
+
+from api import register_api
+from api.serializers import event_json
+
+from .bus import LocalBus, UpdateBus
+from .context import EXTENSION, AppState
+from .library import Library
+from .persistence import CompactionPolicy
+from .rooms import RoomManager, RoomSettings
+from .settings import Settings
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    storage: Storage | None = None,
+    bus: UpdateBus | None = None,
+) -> Quart:
+    settings = settings or Settings()
+    storage = storage or Storage(settings.database_url)
+    bus = bus or LocalBus()
+    app = Quart(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # keep the field order of the legacy API
+    # Every path answers with and without its trailing slash, without a redirect.
+    app.url_map.strict_slashes = False
+    register_api(app)
+    app = cors(app, allow_origin=list(settings.cors_origins))
+
+    library = Library()
+    rooms = RoomManager(
+        storage,
+        lambda change, seq: event_json(change, seq, library),
+        bus=bus,
+        settings=RoomSettings(
+            idle_seconds=settings.idle_seconds,
+            batch_delay=settings.batch_delay,
+            compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+        ),
+    )
+    state = AppState(
+        settings=settings,
+        storage=storage,
+        library=library,
+        rooms=rooms,
+        writer_key=f"server:{uuid4()}",
+    )
+    app.extensions[EXTENSION] = state
+
+    @app.while_serving
+    async def lifespan():
+        await storage.create_schema()
+        library.replace(await storage.load_tracks())
+        async with rooms:
+            yield
+        await storage.close()
+
+    return app

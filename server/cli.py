@@ -1,0 +1,105 @@
+"""The ``playsync`` command: ``serve`` and ``seed`` (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from .settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="playsync", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API, event stream and Yjs sync")
+    serve.add_argument("--host", help="interface to bind (env PLAYSYNC_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (env PLAYSYNC_PORT, default 4000)")
+    serve.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
+    serve.add_argument("--no-seed", action="store_true", help="do not seed an empty database")
+    serve.add_argument(
+        "--paginate",
+        action="store_true",
+        default=None,
+        help="wrap every list in {count, next, previous, results} (env PLAYSYNC_PAGINATE=1)",
+    )
+
+    seed = commands.add_parser("seed", help="store the track library and the demo playlist")
+    seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
+    seed.add_argument("--tracks-only", action="store_true", help="only the track library")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Defaults, then environment, then flags."""
+    settings = Settings.from_env()
+    for name in ("host", "port", "database_url"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(settings, name, value)
+    if getattr(args, "paginate", None):
+        settings.paginate = True
+    if getattr(args, "no_seed", False):
+        settings.seed = False
+    return settings
+
+
+async def _seed(settings: Settings, tracks_only: bool) -> None:
+    from .seed import seed
+    from .storage import Storage
+
+    storage = Storage(settings.database_url)
+    try:
+        result = await seed(storage, tracks_only=tracks_only)
+    finally:
+        await storage.close()
+    print(
+        f"seeded {result.tracks_added} tracks"
+        + (", and the demo playlist" if result.demo_playlist else "")
+    )
+
+
+async def _serve(settings: Settings) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from .app import create_app
+    from .seed import is_empty, seed
+    from .storage import Storage
+
+    storage = Storage(settings.database_url)
+    if settings.seed and await is_empty(storage):
+        await seed(storage)
+        logging.getLogger("playsync").info("seeded an empty database")
+    app = create_app(settings, storage=storage)
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.websocket_max_message_size = settings.max_message_bytes
+    config.accesslog = None
+    config.graceful_timeout = 5
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shutdown.set)
+    print(f"playsync serving on http://{settings.host}:{settings.port}", flush=True)
+    await serve(app, config, shutdown_trigger=shutdown.wait)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = settings_from(args)
+    if args.command == "seed":
+        asyncio.run(_seed(settings, args.tracks_only))
+    else:
+        asyncio.run(_serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

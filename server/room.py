@@ -1,0 +1,232 @@
+"""One live playlist: its document, its clients, its storage, its events.
+
+Every change to a playlist goes through :meth:`Room.transact` or
+:meth:`Room.apply_update`, whoever makes it (REST, a Yjs peer, another server,
+a repair). After each transaction the room, in this order and synchronously:
+
+1. relays the update to its Yjs peers (not back to the sender),
+2. queues it for storage and publishes it to other servers (local changes only),
+3. re-projects the touched items and turns the difference into events,
+4. repairs the document if the change left it needing one (a merge).
+
+Handlers never broadcast or store by themselves. A REST write then awaits
+:meth:`Room.persisted`, so it answers only once its change is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from pycrdt import Awareness, Doc, create_update_message, merge_updates
+
+from crdt.diff import diff
+from crdt.projection import Playlist, project, reproject, touched_item_ids
+from crdt.repairs import needs_repair, repair
+from crdt.schema import items_map
+
+from .bus import BusMember, UpdateBus
+from .events import EventLog, Listener, Render
+from .origins import LOAD, REMOTE, REPAIR, Origin, PeerOrigin, RepairOrigin, is_stored_here
+from .persistence import CompactionPolicy, Persister
+from .storage import DocumentStore, StoredDocument
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Peer(Protocol):
+    """A connected Yjs client, as the room sees it."""
+
+    connection_id: int
+
+    def send(self, message: bytes) -> None:
+        """Queue a message; never blocks, never raises."""
+        ...
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Room:
+    def __init__(
+        self,
+        name: str,
+        *,
+        store: DocumentStore,
+        render: Render,
+        bus: UpdateBus | None = None,
+        batch_delay: float = 0.1,
+        policy: CompactionPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self.doc: Doc = Doc()
+        self.playlist = Playlist()
+        self.events = EventLog(render)
+        self.peers: dict[int, Peer] = {}
+        self.users = 0  # requests in flight that hold this room
+        self.awareness = Awareness(self.doc)
+        # The server is not a participant: without this, clients see a phantom `{}` peer.
+        self.awareness.set_local_state(None)
+        self._store = store
+        self._bus = bus
+        self._bus_member: BusMember | None = None
+        self._batch_delay = batch_delay
+        self._policy = policy
+        self.persister: Persister | None = None
+        self._captured_updates: list[bytes] = []
+        self._captured_events: list[Any] = []
+        self._update_sub = self.doc.observe(
+            lambda event: self._captured_updates.append(event.update)
+        )
+        self._items_sub = items_map(self.doc).observe_deep(self._captured_events.extend)
+        self.last_active = time.monotonic()
+        self.repairs_made = 0
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def load(self, stored: StoredDocument) -> None:
+        """Replay storage into the (fresh) document, then start persisting."""
+        parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
+        if parts:
+            self.apply_update(parts[0] if len(parts) == 1 else merge_updates(*parts), LOAD)
+        self.playlist = project(self.doc)
+        self.events.seq = stored.seq
+        self.persister = Persister(
+            self.name,
+            self._store,
+            snapshot=self.doc.get_update,
+            seq=lambda: self.events.seq,
+            batch_delay=self._batch_delay,
+            policy=self._policy,
+            log_updates=len(stored.updates),
+            log_bytes=stored.log_bytes,
+            last_update_id=stored.last_update_id,
+        )
+        self.persister.start()
+        if self._bus is not None:
+            self._bus_member = self._bus.join(self.name, self._on_remote_update)
+        # A stored document may predate a repair rule, or a crash may have cut one short.
+        self._repair_if_needed(LOAD)
+
+    async def close(self) -> bool:
+        """Store what is pending and detach; False (stay loaded) if storage fails."""
+        assert self.persister is not None
+        if not await self.persister.close():
+            return False
+        if self._bus_member is not None:
+            self._bus_member.leave()
+        self.doc.unobserve(self._update_sub)
+        return True
+
+    @property
+    def idle(self) -> bool:
+        return (
+            not self.peers
+            and not self.events.listeners
+            and self.users == 0
+            and not (self.persister and self.persister.dirty)
+        )
+
+    def touch(self) -> None:
+        self.last_active = time.monotonic()
+
+    # -- the one way in ------------------------------------------------------
+
+    def transact(self, origin: Origin, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(doc, *args, **kwargs)`` as one transaction, then propagate it."""
+        try:
+            with self.doc.transaction(origin=origin):
+                result = fn(self.doc, *args, **kwargs)
+        except BaseException:
+            # Whatever the transaction committed before failing still has to propagate.
+            self._after_transaction(origin)
+            raise
+        self._after_transaction(origin)
+        return result
+
+    def apply_update(self, update: bytes, origin: Origin) -> None:
+        """Apply a binary update; raises ValueError (changing nothing) if it cannot be decoded."""
+        self.transact(origin, _apply, update)
+
+    async def persisted(self) -> None:
+        """Wait until every change made so far is committed (raises StorageError)."""
+        assert self.persister is not None
+        await self.persister.flush()
+
+    # -- peers and listeners -------------------------------------------------
+
+    def add_peer(self, peer: Peer) -> None:
+        self.peers[peer.connection_id] = peer
+        self.touch()
+
+    def remove_peer(self, peer: Peer) -> None:
+        self.peers.pop(peer.connection_id, None)
+        self.touch()
+
+    def broadcast(self, message: bytes, *, exclude: int | None = None) -> None:
+        for connection_id, peer in list(self.peers.items()):
+            if connection_id != exclude:
+                peer.send(message)
+
+    def listen(self) -> Listener:
+        listener = Listener()
+        self.events.listeners.add(listener)
+        self.touch()
+        return listener
+
+    def unlisten(self, listener: Listener) -> None:
+        self.events.listeners.discard(listener)
+        self.touch()
+
+    # -- internals -----------------------------------------------------------
+
+    def _after_transaction(self, origin: Origin) -> None:
+        updates = [u for u in self._captured_updates if u != EMPTY_UPDATE]
+        self._captured_updates.clear()
+        events, self._captured_events[:] = list(self._captured_events), []
+        if not updates:
+            return
+        self.touch()
+        if self.peers:
+            exclude = origin.connection_id if isinstance(origin, PeerOrigin) else None
+            for update in updates:
+                self.broadcast(create_update_message(update), exclude=exclude)
+        if is_stored_here(origin):
+            for update in updates:
+                if self.persister is not None:
+                    self.persister.add(update)
+                if self._bus_member is not None:
+                    self._bus_member.publish(update)
+        before = self.playlist
+        self.playlist = reproject(self.doc, before, touched_item_ids(events))
+        if origin is not LOAD:
+            self.events.publish(diff(before, self.playlist))
+        if not isinstance(origin, RepairOrigin) and origin is not LOAD:
+            self._repair_if_needed(origin)
+
+    def _repair_if_needed(self, origin: Origin) -> None:
+        if needs_repair(self.playlist):
+            done = self.transact(REPAIR, repair, utc_now_iso())
+            self.repairs_made += len(done)
+            for item in done:
+                log.info(
+                    "room %s: repair %s %s (%s)", self.name, item.kind, item.item_id, item.detail
+                )
+
+    def _on_remote_update(self, update: bytes) -> None:
+        try:
+            self.apply_update(update, REMOTE)
+        except ValueError:
+            log.error("room %s: undecodable update from the bus; ignored", self.name)
+
+
+def _apply(doc: Doc, update: bytes) -> None:
+    doc.apply_update(update)

@@ -1,0 +1,132 @@
+"""The registry of live rooms: loaded on first use, unloaded when idle.
+
+Concurrent first users of a playlist share one load (Hocuspocus's
+``loadingDocuments``), so a room is never started twice. A room is unloaded
+only when it has no peers, no listeners, no request in flight and nothing
+left to store; the check happens again after every ``await``, and a request
+that arrives while a room is closing waits for the close, then loads afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from .bus import UpdateBus
+from .events import Render
+from .persistence import CompactionPolicy
+from .room import Room
+from .storage import DocumentStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    idle_seconds: float = 60.0
+    batch_delay: float = 0.1
+    compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
+
+
+class RoomManager:
+    def __init__(
+        self,
+        store: DocumentStore,
+        render: Render,
+        *,
+        bus: UpdateBus | None = None,
+        settings: RoomSettings | None = None,
+    ) -> None:
+        self._store = store
+        self._render = render
+        self._bus = bus
+        self.settings = settings or RoomSettings()
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Task[Room]] = {}
+        self._closing: dict[str, asyncio.Task[bool]] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RoomManager:
+        self._reaper = asyncio.create_task(self._reap_idle_rooms(), name="rooms:reaper")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for name in list(self.rooms):
+            await self._unload(name, force=True)
+
+    async def get(self, name: str) -> Room:
+        """The live room of a playlist, loading it if needed."""
+        while True:
+            closing = self._closing.get(name)
+            if closing is not None:
+                await asyncio.shield(closing)
+                continue
+            room = self.rooms.get(name)
+            if room is not None:
+                return room
+            task = self._loading.get(name)
+            if task is None:
+                task = asyncio.create_task(self._load(name), name=f"load:{name}")
+                self._loading[name] = task
+            return await asyncio.shield(task)
+
+    @contextlib.asynccontextmanager
+    async def use(self, name: str) -> AsyncIterator[Room]:
+        """Hold a room for the length of a request, so it cannot be unloaded meanwhile."""
+        room = await self.get(name)
+        room.users += 1
+        try:
+            yield room
+        finally:
+            room.users -= 1
+            room.touch()
+
+    async def _load(self, name: str) -> Room:
+        try:
+            stored = await self._store.load(name)
+            room = Room(
+                name,
+                store=self._store,
+                render=self._render,
+                bus=self._bus,
+                batch_delay=self.settings.batch_delay,
+                policy=self.settings.compaction,
+            )
+            room.load(stored)
+            self.rooms[name] = room
+            return room
+        finally:
+            del self._loading[name]
+
+    async def _reap_idle_rooms(self) -> None:
+        interval = max(0.05, self.settings.idle_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for name, room in list(self.rooms.items()):
+                if room.idle and now - room.last_active >= self.settings.idle_seconds:
+                    await self._unload(name)
+
+    async def _unload(self, name: str, *, force: bool = False) -> None:
+        room = self.rooms.get(name)
+        if room is None or (not force and not room.idle):
+            return
+        del self.rooms[name]  # no new user can find it from here on
+        task = asyncio.create_task(room.close(), name=f"close:{name}")
+        self._closing[name] = task
+        try:
+            closed = await asyncio.shield(task)
+        finally:
+            del self._closing[name]
+        if not closed and not force:
+            self.rooms[name] = room  # storage is failing: keep the changes in memory
+        else:
+            log.info("room %s unloaded", name)
