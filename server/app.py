@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from uuid import uuid4
 
-from quart import Quart
 from quart_cors import cors
 
 from api import register_api
 from api.serializers import event_json
 
+from .asgi import PlaysyncApp
 from .bus import LocalBus, UpdateBus
 from .context import EXTENSION, AppState
 from .library import Library
@@ -27,11 +27,11 @@ def create_app(
     *,
     storage: Storage | None = None,
     bus: UpdateBus | None = None,
-) -> Quart:
+) -> PlaysyncApp:
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
     bus = bus or LocalBus()
-    app = Quart(__name__, static_folder=None)
+    app = PlaysyncApp(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep the field order of the legacy API
     # Every path answers with and without its trailing slash, without a redirect.

@@ -1,0 +1,131 @@
+"""A websocket served straight from ASGI, for connections that must not lose frames.
+
+Quart cancels a websocket handler when the client disconnects, dropping
+frames it had received but not yet handled (FIELD-NOTES): a Yjs peer that
+closes right after its last update would lose it. Here every frame is
+handled in order until ``websocket.disconnect``. Outgoing messages go
+through a bounded queue drained by one writer task: ``send`` never blocks
+and never raises, and a peer that cannot keep up is closed instead of
+stalling everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Close codes (RFC 6455 and the y-websocket convention).
+WS_1000_NORMAL = 1000
+WS_1001_GOING_AWAY = 1001
+WS_1003_UNSUPPORTED_DATA = 1003
+WS_1007_INVALID_PAYLOAD = 1007
+WS_1009_MESSAGE_TOO_BIG = 1009
+WS_1011_INTERNAL_ERROR = 1011
+WS_1013_TRY_AGAIN_LATER = 1013
+WS_4404_UNKNOWN_ROOM = 4404  # 44xx: y-websocket stops reconnecting
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_ids = itertools.count(1)
+
+
+class Closed(Exception):
+    """The connection is closing; stop reading."""
+
+
+class WebSocketConnection:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, *, queue_size: int) -> None:
+        self.scope, self._receive, self._send = scope, receive, send
+        self.connection_id = next(_ids)
+        self._queue: asyncio.Queue[bytes | str | None] = asyncio.Queue(queue_size)
+        self._writer: asyncio.Task[None] | None = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.disconnected = False
+
+    async def accept(self) -> bool:
+        """Complete the handshake; False if the client left before it."""
+        message = await self._receive()
+        if message["type"] != "websocket.connect":
+            return False
+        await self._send({"type": "websocket.accept"})
+        self._writer = asyncio.create_task(self._write(), name=f"ws-writer:{self.connection_id}")
+        return True
+
+    def send(self, message: bytes | str) -> None:
+        """Queue a message. Never blocks or raises; a full queue closes the connection."""
+        if self.close_code is not None:
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("connection %s cannot keep up; closing it", self.connection_id)
+            self.close(WS_1013_TRY_AGAIN_LATER, "too slow")
+
+    def close(self, code: int = WS_1000_NORMAL, reason: str = "") -> None:
+        """Close after what is already queued (or at once, when the queue is full)."""
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, reason
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+        if self._queue.full() and self._writer is not None:
+            self._writer.cancel()
+
+    async def receive(self) -> bytes | str:
+        """The next frame; raises :class:`Closed` on disconnect or after ``close()``."""
+        if self.close_code is not None:
+            raise Closed
+        message = await self._receive()
+        if message["type"] == "websocket.disconnect":
+            self.disconnected = True
+            raise Closed
+        if message.get("bytes") is not None:
+            return message["bytes"]
+        return message.get("text") or ""
+
+    async def finish(self) -> None:
+        """Flush the writer and close the socket (call once, in a ``finally``)."""
+        if self.close_code is None:
+            self.close(WS_1000_NORMAL)
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), timeout=5)
+            self._writer.cancel()
+        await self._send_close()
+
+    async def _write(self) -> None:
+        while True:
+            message = await self._queue.get()
+            if message is None:
+                break
+            try:
+                if isinstance(message, bytes):
+                    await self._send({"type": "websocket.send", "bytes": message})
+                else:
+                    await self._send({"type": "websocket.send", "text": message})
+            except Exception:  # the client is gone; the reader will see the disconnect
+                self.disconnected = True
+                break
+        await self._send_close()
+
+    async def _send_close(self) -> None:
+        if self.disconnected:
+            return
+        self.disconnected = True
+        with contextlib.suppress(Exception):
+            await self._send(
+                {
+                    "type": "websocket.close",
+                    "code": self.close_code or WS_1000_NORMAL,
+                    "reason": self.close_reason,
+                }
+            )

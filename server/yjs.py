@@ -1,0 +1,89 @@
+"""``/yjs/{name}``: the y-websocket endpoint on the playlist's room (CONTRACT §4).
+
+``new WebsocketProvider("ws://host:4000/yjs", "default", doc)`` connects here.
+The peer joins the same room object REST writes through, so its edits are
+stored, repaired and turned into legacy events like any other change. A bad
+frame closes this connection only, before anything is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import unquote
+
+from api.validation import PLAYLIST_NAME
+
+from .context import AppState
+from .sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
+from .websocket import (
+    WS_1003_UNSUPPORTED_DATA,
+    WS_1007_INVALID_PAYLOAD,
+    WS_1009_MESSAGE_TOO_BIG,
+    WS_1011_INTERNAL_ERROR,
+    WS_4404_UNKNOWN_ROOM,
+    Closed,
+    Receive,
+    Scope,
+    Send,
+    WebSocketConnection,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/yjs/"
+
+
+def is_yjs_scope(scope: Scope) -> bool:
+    return scope["type"] == "websocket" and scope["path"].startswith(PREFIX)
+
+
+async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    conn = WebSocketConnection(scope, receive, send, queue_size=state.settings.peer_queue)
+    if not await conn.accept():
+        return
+    name = unquote(scope["path"][len(PREFIX) :]).strip("/")
+    if not PLAYLIST_NAME.match(name):
+        conn.close(WS_4404_UNKNOWN_ROOM, "invalid playlist name")
+        await conn.finish()
+        return
+    room = await state.rooms.get(name)
+    session = PeerSession(conn)
+    room.add_peer(conn)
+    try:
+        for message in greeting(room):
+            conn.send(message)
+        await _pump(room, session, conn, state.settings.max_message_bytes)
+    finally:
+        # Shielded: the peer's departure must be processed even if we are being cancelled.
+        await asyncio.shield(_leave(room, session, conn))
+
+
+async def _pump(room, session: PeerSession, conn: WebSocketConnection, max_bytes: int) -> None:
+    while True:
+        try:
+            frame = await conn.receive()
+        except Closed:
+            return
+        if isinstance(frame, str):
+            conn.close(WS_1003_UNSUPPORTED_DATA, "binary frames only")
+            return
+        if len(frame) > max_bytes:
+            conn.close(WS_1009_MESSAGE_TOO_BIG, f"frames are limited to {max_bytes} bytes")
+            return
+        try:
+            handle_message(room, session, frame)
+        except ProtocolError as exc:
+            log.info("yjs %s: closing connection %s: %s", room.name, conn.connection_id, exc)
+            conn.close(WS_1007_INVALID_PAYLOAD, str(exc)[:120])
+            return
+        except Exception:
+            log.exception("yjs %s: error handling a frame", room.name)
+            conn.close(WS_1011_INTERNAL_ERROR, "internal error")
+            return
+
+
+async def _leave(room, session: PeerSession, conn: WebSocketConnection) -> None:
+    room.remove_peer(conn)
+    forget_peer(room, session)
+    await conn.finish()
