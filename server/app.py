@@ -18,6 +18,7 @@ from .persistence import CompactionPolicy
 from .rooms import RoomManager, RoomSettings
 from .settings import Settings
 from .storage import Storage
+from .stream import stream
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def create_app(
     # Every path answers with and without its trailing slash, without a redirect.
     app.url_map.strict_slashes = False
     register_api(app)
+    app.register_blueprint(stream)
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()

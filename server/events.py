@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from crdt.diff import Change
@@ -21,14 +22,23 @@ RESUME_BUFFER = 1000
 LISTENER_QUEUE = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One rendered event: ``text`` is the JSON sent to WebSocket and SSE listeners."""
+
+    seq: int
+    type: str
+    text: str
+
+
 class Listener:
-    """One event-stream connection's queue of JSON messages."""
+    """One event-stream connection's queue of messages."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize)
         self.overflowed = asyncio.Event()
 
-    def offer(self, message: str) -> None:
+    def offer(self, message: Message) -> None:
         if self.overflowed.is_set():
             return
         try:
@@ -41,25 +51,26 @@ class EventLog:
     def __init__(self, render: Render, seq: int = 0, capacity: int = RESUME_BUFFER) -> None:
         self._render = render
         self.seq = seq
-        self._buffer: deque[tuple[int, str]] = deque(maxlen=capacity)
+        self._buffer: deque[Message] = deque(maxlen=capacity)
         self.listeners: set[Listener] = set()
 
     def publish(self, changes: list[Change]) -> None:
         for change in changes:
             self.seq += 1
-            message = json.dumps(self._render(change, self.seq))
-            self._buffer.append((self.seq, message))
+            message = self.render(change)
+            self._buffer.append(message)
             for listener in self.listeners:
                 listener.offer(message)
 
-    def missed_since(self, since: int) -> list[str] | None:
-        """Messages after ``since``, or None when the buffer no longer reaches back that far."""
-        if since >= self.seq:
-            return [] if since == self.seq else None
-        if not self._buffer or self._buffer[0][0] > since + 1:
+    def missed_since(self, since: int) -> list[Message] | None:
+        """Messages after ``since``, or None when the buffer does not reach back that far."""
+        if since == self.seq:
+            return []
+        if since > self.seq or not self._buffer or self._buffer[0].seq > since + 1:
             return None
-        return [message for seq, message in self._buffer if seq > since]
+        return [message for message in self._buffer if message.seq > since]
 
-    def render(self, change: Change) -> str:
-        """A message outside the sequence (a resume snapshot), stamped with the current seq."""
-        return json.dumps(self._render(change, self.seq))
+    def render(self, change: Change) -> Message:
+        """Render a change stamped with the current seq (a resume snapshot reuses it)."""
+        data = self._render(change, self.seq)
+        return Message(self.seq, change.type, json.dumps(data))

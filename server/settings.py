@@ -47,6 +47,8 @@ class Settings:
         if "PLAYSYNC_CORS_ORIGINS" in env:
             origins = env["PLAYSYNC_CORS_ORIGINS"].split(",")
             settings.cors_origins = tuple(o.strip() for o in origins if o.strip())
+        if "PLAYSYNC_HEARTBEAT_SECONDS" in env:
+            settings.heartbeat_seconds = float(env["PLAYSYNC_HEARTBEAT_SECONDS"])
         if "PLAYSYNC_IDLE_SECONDS" in env:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
         return settings
