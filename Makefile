@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it or pass PYTHON313=/path/to/python3.13"; exit 1; }
 	$(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c requirements.lock -e '.[test]'
+	$(PY) -m pip install -q -c requirements.lock -e '.[test,examples]'
 	touch $@
 
 install-node: tests/interop/node_modules/.installed
