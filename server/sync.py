@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from pycrdt import (
     YMessageType,
@@ -94,7 +95,7 @@ def handle_message(room: Room, session: PeerSession, data: bytes) -> None:
     if message_type == YMessageType.SYNC:
         _handle_sync(room, session, reader)
     elif message_type == YMessageType.AWARENESS:
-        _handle_awareness(room, session, reader.var_bytes(), data)
+        _handle_awareness(room, session, reader.var_bytes())
     elif message_type == MESSAGE_QUERY_AWARENESS:
         clients = list(room.awareness.states)
         update = room.awareness.encode_awareness_update(clients)
@@ -123,7 +124,7 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
         raise ProtocolError(f"unknown sync message type {sync_type}")
 
 
-def _handle_awareness(room: Room, session: PeerSession, update: bytes, frame: bytes) -> None:
+def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
     reader = _Reader(update)
     clients = []
     for _ in range(reader.var_uint()):
@@ -135,10 +136,31 @@ def _handle_awareness(room: Room, session: PeerSession, update: bytes, frame: by
         except ValueError as exc:
             raise ProtocolError("awareness state is not JSON") from exc
         clients.append(client_id)
-    room.awareness.apply_awareness_update(update, session.origin)
-    session.awareness_clients.update(clients)
-    # Everyone, the sender too: y-websocket clients count the echo as a sign of life.
-    room.broadcast(frame)
+    before = set(room.awareness.states)
+    changed: list[int] = []
+
+    def collect(topic: str, args: tuple[dict[str, Any], Any]) -> None:
+        if topic == "update":
+            changes = args[0]
+            changed.extend(changes["added"] + changes["updated"] + changes["removed"])
+
+    subscription = room.awareness.observe(collect)
+    try:
+        room.awareness.apply_awareness_update(update, session.origin)
+    finally:
+        room.awareness.unobserve(subscription)
+    after = set(room.awareness.states)
+    # y-websocket clients re-send every awareness change they receive, so a frame also
+    # carries other peers' states. A connection owns only the states it introduced;
+    # owning relayed ones would wipe live peers' states when this one leaves.
+    session.awareness_clients.update((after - before).intersection(clients))
+    session.awareness_clients.difference_update(before - after)
+    if changed:
+        # Only what changed, as the reference server does: relaying every frame would echo
+        # each change back from all N clients (they re-send what they apply), N² messages.
+        # Everyone gets it, the sender too: y-websocket clients count it as a sign of life.
+        message = room.awareness.encode_awareness_update(changed)
+        room.broadcast(create_awareness_message(message))
 
 
 def forget_peer(room: Room, session: PeerSession) -> None:
