@@ -1,0 +1,390 @@
+"""The OpenAPI document describes the routes the app really has, and the docs page is offline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.exceptions import HTTPException
+
+from api.openapi import openapi_spec
+from server.app import create_app
+from server.seed import seed
+from server.settings import Settings
+from server.storage import Storage
+
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+SAMPLES = {"name": "t-spec", "item_id": "some-item", "track_id": "1"}
+
+
+@pytest.fixture
+def spec() -> dict[str, Any]:
+    return openapi_spec()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/x.db"
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[Any]:
+    storage = Storage(database_url)
+    try:
+        await seed(storage, tracks_only=True)
+    finally:
+        await storage.close()
+    app = create_app(Settings(database_url=database_url))
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def template(rule: str) -> str:
+    """A werkzeug rule as an OpenAPI path: ``<int(signed=True):track_id>`` -> ``{track_id}``."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def normalized(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def resolve(spec: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"unresolved $ref {ref}"
+        node = node[part]
+    return node
+
+
+def refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs(value)
+
+
+# -- a small JSON Schema checker: enough for the keywords the document uses -------------------
+
+TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: (
+        isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and float(v).is_integer()
+    ),
+}
+
+
+def errors(spec: dict[str, Any], schema: dict[str, Any], value: Any, at: str = "$") -> list[str]:
+    """What is wrong with ``value``; objects with ``properties`` may not carry undocumented keys."""
+    if "$ref" in schema:
+        return errors(spec, resolve(spec, schema["$ref"]), value, at)
+    found: list[str] = []
+    if "type" in schema:
+        types = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        if not any(TYPES[t](value) for t in types):
+            return [f"{at}: {value!r} is not {types}"]
+    if "const" in schema and value != schema["const"]:
+        found.append(f"{at}: {value!r} != {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{at}: {value!r} not in {schema['enum']}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        found.append(f"{at}: {value!r} does not match {schema['pattern']}")
+    if isinstance(value, str) and len(value) > schema.get("maxLength", math.inf):
+        found.append(f"{at}: longer than {schema['maxLength']}")
+    if TYPES["number"](value) and value < schema.get("minimum", -math.inf):
+        found.append(f"{at}: {value} < {schema['minimum']}")
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            if key not in value:
+                found.append(f"{at}: missing {key!r}")
+        properties = schema.get("properties")
+        if properties is not None:
+            found += [f"{at}: undocumented key {key!r}" for key in value if key not in properties]
+            for key, sub in properties.items():
+                if key in value:
+                    found += errors(spec, sub, value[key], f"{at}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for index, element in enumerate(value):
+            found += errors(spec, schema["items"], element, f"{at}[{index}]")
+    if "oneOf" in schema:
+        results = [errors(spec, alt, value, at) for alt in schema["oneOf"]]
+        if sum(not r for r in results) != 1:
+            found.append(f"{at}: matches {sum(not r for r in results)} of oneOf: {results}")
+    if "anyOf" in schema and all(errors(spec, alt, value, at) for alt in schema["anyOf"]):
+        found.append(f"{at}: matches none of anyOf")
+    return found
+
+
+# -- the document ---------------------------------------------------------------------------
+
+
+async def test_the_document_is_served(client, spec):
+    response = await client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.content_type.startswith("application/json")
+    assert await response.get_json() == json.loads(json.dumps(spec))
+    # With and without the trailing slash, like every path.
+    assert (await client.get("/api/docs")).status_code == 200
+
+
+def test_the_document_is_structurally_valid(spec):
+    try:
+        from openapi_spec_validator import validate  # type: ignore[import-not-found]
+    except ImportError:
+        validate = None
+    if validate is not None:
+        validate(spec)
+
+    assert spec["openapi"].startswith("3.1.")
+    assert spec["info"]["title"] and spec["info"]["version"]
+    for websocket in ("/ws/playlist/", "/ws/playlists/{name}/", "/yjs/{name}"):
+        assert websocket in spec["info"]["description"]
+    for ref in refs(spec):
+        resolve(spec, ref)
+
+    declared_tags = {tag["name"] for tag in spec["tags"]}
+    operation_ids = []
+    for path, method, operation in operations(spec):
+        where = f"{method.upper()} {path}"
+        operation_ids.append(operation["operationId"])
+        assert operation.get("summary"), where
+        assert set(operation["tags"]) <= declared_tags, where
+        assert operation["responses"], f"{where} has no responses"
+        for status, response in operation["responses"].items():
+            assert re.fullmatch(r"[1-5]\d\d", status), f"{where}: status {status}"
+            response = resolve(spec, response["$ref"]) if "$ref" in response else response
+            assert response.get("description"), f"{where} {status}"
+            for media in response.get("content", {}).values():
+                assert "schema" in media, f"{where} {status}"
+        parameters = [
+            resolve(spec, p["$ref"]) if "$ref" in p else p
+            for p in [*spec["paths"][path].get("parameters", []), *operation.get("parameters", [])]
+        ]
+        for parameter in parameters:
+            assert parameter["in"] in {"path", "query", "header", "cookie"}, where
+            assert "schema" in parameter, where
+        in_path = {p["name"] for p in parameters if p["in"] == "path"}
+        assert in_path == set(re.findall(r"{(\w+)}", path)), where
+        assert all(p["required"] for p in parameters if p["in"] == "path"), where
+        if "requestBody" in operation:
+            assert operation["requestBody"]["content"], where
+    assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
+
+
+def test_the_error_codes_are_the_ones_the_code_uses(spec):
+    enum = set(
+        spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    )
+    source = "".join(
+        (Path(__file__).resolve().parent.parent / "api" / name).read_text()
+        for name in ("errors.py", "validation.py", "playlists.py", "tracks.py", "meta.py")
+    )
+    used = set(re.findall(r'"([A-Z]+(?:_[A-Z]+)+)"', source))
+    assert used <= enum, used - enum
+    for code in [
+        "INVALID_JSON",
+        "MISSING_TRACK_ID",
+        "VALIDATION_ERROR",
+        "TRACK_NOT_FOUND",
+        "DUPLICATE_TRACK",
+        "NOT_FOUND",
+        "PAYLOAD_TOO_LARGE",
+        "METHOD_NOT_ALLOWED",
+        "STORAGE_UNAVAILABLE",
+        "DATABASE_UNAVAILABLE",
+    ]:
+        assert code in enum
+
+
+def test_both_playlist_mounts_have_the_same_operations(spec):
+    default = {
+        (p.removeprefix("/api/playlist"), m)
+        for p, m, _ in operations(spec)
+        if p.startswith("/api/playlist/")
+    }
+    named = {
+        (p.removeprefix("/api/playlists/{name}"), m)
+        for p, m, _ in operations(spec)
+        if p.startswith("/api/playlists/{name}/") and not p.endswith("/stream")
+    }
+    assert default == named
+    assert ("/{item_id}/", "patch") in default
+
+
+# -- the document against the routes --------------------------------------------------------
+
+
+def http_routes(app) -> Iterator[tuple[str, str]]:
+    for rule in app.url_map.iter_rules():
+        if getattr(rule, "websocket", False):
+            continue
+        if not (rule.rule.startswith("/api") or rule.rule.startswith("/health")):
+            continue
+        for method in sorted(rule.methods - {"OPTIONS", "HEAD"}):
+            yield template(rule.rule), method.lower()
+
+
+def test_every_route_is_documented(spec, database_url):
+    app = create_app(Settings(database_url=database_url))
+    documented = {(normalized(path), method) for path, method, _ in operations(spec)}
+    routes = set(http_routes(app))
+    assert len(routes) >= 20
+    missing = sorted(
+        f"{method.upper()} {path}"
+        for path, method in routes
+        if (normalized(path), method) not in documented
+    )
+    assert not missing, f"routes missing from the OpenAPI document: {missing}"
+
+
+def test_every_documented_operation_is_routed(spec, database_url):
+    app = create_app(Settings(database_url=database_url))
+    adapter = app.url_map.bind("localhost")
+    unrouted = []
+    for path, method, _ in operations(spec):
+        concrete = re.sub(r"{(\w+)}", lambda m: SAMPLES[m.group(1)], path)
+        try:
+            rule, _ = adapter.match(concrete, method.upper(), return_rule=True, websocket=False)
+            routed = normalized(template(rule.rule)) == normalized(path)
+        except HTTPException:
+            routed = False
+        if not routed:
+            unrouted.append(f"{method.upper()} {path}")
+    assert not unrouted, f"documented but not routed: {unrouted}"
+
+
+# -- the document against real responses ----------------------------------------------------
+
+
+async def check(spec, response, method: str, path: str) -> Any:
+    """The response's status is documented for the operation, and its body fits the schema."""
+    operation = spec["paths"][path][method]
+    status = str(response.status_code)
+    body = await response.get_data(as_text=True)
+    assert status in operation["responses"], (
+        f"{method.upper()} {path}: undocumented {status} {body}"
+    )
+    documented = operation["responses"][status]
+    if "content" not in documented:
+        assert body == ""
+        return None
+    value = json.loads(body)
+    schema = documented["content"]["application/json"]["schema"]
+    problems = errors(spec, schema, value)
+    assert not problems, f"{method.upper()} {path} {status}: {problems}"
+    if "error" in value and "examples" in documented["content"]["application/json"]:
+        assert value["error"]["code"] in documented["content"]["application/json"]["examples"]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("prefix", "template_prefix"),
+    [("/api/playlist", "/api/playlist"), ("/api/playlists/t-spec", "/api/playlists/{name}")],
+)
+async def test_responses_fit_the_document(client, spec, prefix, template_prefix):
+    async def call(method: str, path: str, sub: str, **kwargs) -> Any:
+        response = await getattr(client, method)(prefix + path, **kwargs)
+        return response, await check(spec, response, method, template_prefix + sub)
+
+    tracks = await check(
+        spec, await client.get("/api/tracks/?ordering=-title"), "get", "/api/tracks/"
+    )
+    assert len(tracks) > 3
+    page = await check(
+        spec, await client.get("/api/tracks/?page=2&page_size=2"), "get", "/api/tracks/"
+    )
+    assert len(page["results"]) == 2 and page["next"] and page["previous"]
+    await check(spec, await client.get("/api/tracks/1/"), "get", "/api/tracks/{track_id}/")
+    await check(spec, await client.get("/api/tracks/99999"), "get", "/api/tracks/{track_id}/")
+    await check(spec, await client.get("/api/tracks/?page=999"), "get", "/api/tracks/")
+    await check(spec, await client.get("/api/tracks/?page_size=x"), "get", "/api/tracks/")
+
+    _, created = await call("post", "/", "/", json={"track": 1, "added_by": "spec"})
+    _, second = await call("post", "/", "/", json={"track_id": "2"})
+    for bad in ({}, {"track_id": 1}, {"track_id": 99999}, {"track_id": "x"}, [1]):
+        response, error = await call("post", "/", "/", json=bad)
+        assert response.status_code == 400, error
+    response, error = await call(
+        "post", "/", "/", data="{", headers={"content-type": "application/json"}
+    )
+    assert error["error"]["code"] == "INVALID_JSON"
+    response, _ = await call("post", "/", "/", data="x" * (1 << 17))
+    assert response.status_code == 413
+
+    item = f"/{created['id']}/"
+    await call("get", item, "/{item_id}/")
+    await call("patch", item, "/{item_id}/", json={"position": 0.5, "is_playing": True})
+    await call("patch", item, "/{item_id}/", json={"position": "x"})
+    await call("post", item + "vote/", "/{item_id}/vote/", json={"direction": "down"})
+    await call("post", item + "vote/", "/{item_id}/vote/", json={"direction": "sideways"})
+    await call("post", f"/{second['id']}/play/", "/{item_id}/play/")
+    listed = (await call("get", "/", "/"))[1]
+    assert [i["id"] for i in listed] == [created["id"], second["id"]]
+    assert (await call("get", "/?page=1", "/"))[1]["count"] == 2
+    assert len((await call("get", "/history/", "/history/"))[1]) == 2
+    await call("post", "/stop/", "/stop/")
+    for method in ("get", "patch", "delete"):
+        response, _ = await call(method, "/nope/", "/{item_id}/", json={})
+        assert response.status_code == 404
+    response, _ = await call("delete", item, "/{item_id}/")
+    assert response.status_code == 204
+
+    await check(spec, await client.get("/api/playlists/"), "get", "/api/playlists/")
+    await check(spec, await client.get("/health"), "get", "/health")
+    await check(spec, await client.get("/api/playlists/bad.name/"), "get", "/api/playlists/{name}/")
+
+
+async def test_the_event_stream_fits_the_document(client, spec):
+    operation = spec["paths"]["/api/playlists/{name}/stream"]["get"]
+    async with client.request("/api/playlists/t-spec/stream?since=0") as connection:
+        await connection.send_complete()
+        first = await asyncio.wait_for(connection.receive(), 10)
+        assert str(connection.status_code) in operation["responses"]
+        media = connection.headers["content-type"].split(";")[0]
+        documented = operation["responses"][str(connection.status_code)]["content"][media]
+        await connection.disconnect()
+    fields = dict(line.split(": ", 1) for line in first.decode().strip().split("\n"))
+    assert fields["event"] == "connection.established"
+    assert not errors(spec, documented["x-event-data"], json.loads(fields["data"]))
+    response = await client.get("/api/playlists/bad.name/stream")
+    await check(spec, response, "get", "/api/playlists/{name}/stream")
+    assert response.status_code == 404
+
+
+# -- the docs page --------------------------------------------------------------------------
+
+
+async def test_the_docs_page_is_self_contained(client):
+    response = await client.get("/api/docs/")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/html")
+    html = await response.get_data(as_text=True)
+    assert "/api/openapi.json" in html
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"<script[^>]*\bsrc=|<link\b|@import|url\(", html, re.IGNORECASE)
