@@ -101,7 +101,7 @@ async def _answer_pings() -> None:
         raw = await websocket.receive()
         try:
             message = json.loads(raw)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # deeply nested JSON: RecursionError
             continue
         if isinstance(message, dict) and message.get("type") == "ping":
             await websocket.send(json.dumps({"type": "pong", "ts": message.get("ts")}))
@@ -109,6 +109,7 @@ async def _answer_pings() -> None:
 
 async def _forward(listener: Listener, heartbeat: float) -> None:
     overflow = asyncio.ensure_future(listener.overflowed.wait())
+    get: asyncio.Future[Message] | None = None
     try:
         while True:
             get = asyncio.ensure_future(listener.queue.get())
@@ -125,6 +126,8 @@ async def _forward(listener: Listener, heartbeat: float) -> None:
             await websocket.send(_heartbeat())
     finally:
         overflow.cancel()
+        if get is not None:  # cancelled while waiting: do not leak a pending task
+            get.cancel()
 
 
 # -- Server-Sent Events --------------------------------------------------------

@@ -75,10 +75,12 @@ class WebSocketConnection:
         if self.close_code is not None:
             return
         self.close_code, self.close_reason = code, reason
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(None)
-        if self._queue.full() and self._writer is not None:
-            self._writer.cancel()
+        if self._queue.full():
+            # A peer that cannot keep up: drop what it has not read, so that the close frame
+            # is the next thing the writer sends (cancelling the writer sent no close at all).
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        self._queue.put_nowait(None)
 
     async def receive(self) -> bytes | str:
         """The next frame; raises :class:`Closed` on disconnect or after ``close()``."""
