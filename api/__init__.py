@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Quart
+from quart import Quart, request
 
 from .errors import register_error_handlers
 from .meta import meta
@@ -10,8 +10,20 @@ from .playlists import playlist
 from .tracks import tracks
 
 
+async def read_whole_body() -> None:
+    """Read a request's body before anything answers it.
+
+    A handler may answer before reading the body (an unknown item is a 404 before the
+    body is looked at). hypercorn then drops the keep-alive connection without saying
+    so, and a client that reuses it fails its next request.
+    """
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        await request.get_data(cache=True)
+
+
 def register_api(app: Quart) -> None:
     register_error_handlers(app)
+    app.before_request(read_whole_body)
     app.register_blueprint(meta)
     app.register_blueprint(tracks, url_prefix="/api/tracks")
     # One blueprint, two mounts: the default playlist and any named one.

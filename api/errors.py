@@ -8,10 +8,11 @@ mistake is always a 4xx; a 500 means a bug, and is logged with its traceback.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
-from quart import Quart, jsonify
-from werkzeug.exceptions import HTTPException
+from quart import Quart, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from crdt.operations import ItemNotFound
 from server.storage import StorageError
@@ -49,8 +50,20 @@ class NotFound(ApiError):
     code = "NOT_FOUND"
 
 
+def _json_safe(value: Any) -> Any:
+    """Details echo client input: NaN/Infinity are not JSON, so they go back as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
-    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    details = _json_safe(details or {})
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
     return response
 
@@ -83,6 +96,8 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def _http_error(exc: HTTPException):
+        if exc.code == 404:
+            exc = _method_not_allowed_with_slash() or exc
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "HTTP_ERROR")
         message = exc.description or exc.name
@@ -94,3 +109,22 @@ def register_error_handlers(app: Quart) -> None:
     async def _unexpected(exc: Exception):
         log.exception("unhandled error")
         return error_response(500, "INTERNAL_ERROR", "Internal server error")
+
+
+def _method_not_allowed_with_slash() -> MethodNotAllowed | None:
+    """A wrong method on a path written without its trailing slash is a 405, not a 404.
+
+    werkzeug's slash-less fallback match does not report the allowed methods.
+    """
+    if request.path.endswith("/"):
+        return None
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return None
+    try:
+        adapter.match(request.path + "/", method=request.method)
+    except MethodNotAllowed as exc:
+        return exc
+    except HTTPException:
+        return None
+    return None

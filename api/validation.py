@@ -33,7 +33,8 @@ async def json_object() -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the decoder's stack allows.
         raise ApiError("Request body is not valid JSON", code="INVALID_JSON") from exc
     if not isinstance(body, dict):
         raise ValidationError("Request body must be a JSON object")
@@ -44,19 +45,32 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_INT_STRING = re.compile(r"-?[0-9]+")
+
+
 def track_id(value: Any) -> int:
-    """A track id: an integer, an integer-valued number, or a string of digits."""
-    if _is_number(value) and math.isfinite(value) and float(value).is_integer():
+    """A track id: an integer, an integer-valued number, or a string of ASCII digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # no float() here: a huge int would overflow it
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than int() converts
+            pass
     raise ValidationError("track_id must be an integer", details={"track_id": value})
 
 
 def finite_number(value: Any, field: str) -> float:
-    if not _is_number(value) or not math.isfinite(value):
-        raise ValidationError(f"{field} must be a finite number", details={field: value})
-    return float(value)
+    if _is_number(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            number = math.inf
+        if math.isfinite(number):
+            return number
+    raise ValidationError(f"{field} must be a finite number", details={field: value})
 
 
 @dataclass(frozen=True)
