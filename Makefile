@@ -1,5 +1,5 @@
 # playsync — `make run` serves the demo, `make test` runs everything CI runs.
-.PHONY: install install-node run test lint bench clean
+.PHONY: install install-node install-web run test lint bench clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PYTHON313 ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) /usr/local/bin/python3.13 /usr/bin/python3.13; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed install-web
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it or pass PYTHON313=/path/to/python3.13"; exit 1; }
@@ -21,6 +21,17 @@ install-node: tests/interop/node_modules/.installed
 
 tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The web client served at / (examples/web): npm ci, then the esbuild bundle into dist/.
+install-web: examples/web/dist/.built
+
+examples/web/node_modules/.installed: examples/web/package.json examples/web/package-lock.json
+	cd examples/web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+examples/web/dist/.built: examples/web/node_modules/.installed examples/web/build.mjs $(wildcard examples/web/src/* examples/web/public/*)
+	cd examples/web && node build.mjs
 	touch $@
 
 run: install
@@ -37,4 +48,4 @@ bench: install install-node
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) tests/interop/node_modules playsync.db
+	rm -rf $(VENV) tests/interop/node_modules examples/web/node_modules examples/web/dist playsync.db

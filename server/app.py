@@ -19,6 +19,7 @@ from .rooms import RoomManager, RoomSettings
 from .settings import Settings
 from .storage import Storage
 from .stream import stream
+from .web import web
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def create_app(
     app.url_map.strict_slashes = False
     register_api(app)
     app.register_blueprint(stream)
+    app.register_blueprint(web)
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()

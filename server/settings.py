@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///playsync.db"
 DEFAULT_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
+# The built web client (examples/web, `make install`), served at / by server/web.py.
+DEFAULT_WEB_ROOT = Path(__file__).resolve().parent.parent / "examples" / "web" / "dist"
 
 
 def _env_flag(name: str) -> bool:
@@ -30,6 +33,7 @@ class Settings:
     heartbeat_seconds: float = 20.0
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
+    web_root: Path = DEFAULT_WEB_ROOT
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -51,4 +55,6 @@ class Settings:
             settings.heartbeat_seconds = float(env["PLAYSYNC_HEARTBEAT_SECONDS"])
         if "PLAYSYNC_IDLE_SECONDS" in env:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
+        if "PLAYSYNC_WEB_ROOT" in env:
+            settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
         return settings

@@ -1,0 +1,141 @@
+// The playsync web client: one Y.Doc per playlist, synced with the server and kept offline.
+import * as Y from 'yjs'
+
+import { connect, playlistFromUrl } from './connection.js'
+import { $ } from './dom.js'
+import { filterTracks, genresOf, loadLibrary } from './library.js'
+import * as model from './model.js'
+import { loadName, publishName, refreshOnReconnect, saveName, watchPresence } from './presence.js'
+import { renderGenres, renderLibrary, renderNowPlaying, renderPlaylist, renderSummary } from './render.js'
+import { enableReorder } from './reorder.js'
+import './styles.css'
+
+const room = playlistFromUrl()
+const doc = new Y.Doc()
+const state = {
+  name: loadName(),
+  tracks: [],
+  library: new Map(), // track id -> track
+  playlist: model.project(doc)
+}
+
+const ui = {
+  room: $('#room-name'),
+  status: $('#status'),
+  statusLabel: $('#status .label'),
+  presence: $('#presence'),
+  name: $('#name'),
+  search: $('#search'),
+  genre: $('#genre'),
+  tracks: $('#library'),
+  libraryNote: $('#library-note'),
+  playlist: $('#playlist'),
+  summary: $('#summary'),
+  empty: $('#playlist-empty'),
+  nowPlaying: $('#now-playing'),
+  stop: $('#np-stop')
+}
+
+// ---------------------------------------------------------------- actions
+
+const actions = {
+  onAdd (track) {
+    const playlist = model.project(doc)
+    if (playlist.items.some((item) => item.trackId === track.id)) return
+    model.addItem(doc, { trackId: track.id, addedBy: state.name, track: model.trackCopy(track) })
+  },
+  onVote: (id, delta) => model.vote(doc, id, delta),
+  onPlayToggle (id) {
+    if (model.project(doc).nowPlaying === id) model.stop(doc)
+    else model.play(doc, id)
+  },
+  onRemove: (id) => model.removeItem(doc, id),
+  onMove: (id, index) => model.moveToIndex(doc, id, index)
+}
+
+// ---------------------------------------------------------------- rendering
+
+function renderTracks () {
+  const inPlaylist = new Set(state.playlist.items.map((item) => item.trackId))
+  const shown = filterTracks(state.tracks, { search: ui.search.value, genre: ui.genre.value })
+  renderLibrary(ui.tracks, shown, { inPlaylist, onAdd: actions.onAdd })
+  ui.tracks.dataset.count = shown.length
+}
+
+function renderAll () {
+  state.playlist = model.project(doc)
+  renderPlaylist(ui.playlist, state.playlist.items, state.library, actions)
+  ui.empty.hidden = state.playlist.items.length > 0
+  renderSummary(ui.summary, state.playlist.items, state.library)
+  renderNowPlaying(ui.nowPlaying, state.playlist, state.library)
+  renderTracks()
+}
+
+let pending = false
+function scheduleRender () {
+  if (pending) return
+  pending = true
+  queueMicrotask(() => {
+    pending = false
+    renderAll()
+  })
+}
+
+// ---------------------------------------------------------------- wiring
+
+ui.room.textContent = room
+document.title = `${room} · playsync`
+
+const { provider, local, awareness } = connect(doc, room, {
+  onStatus (status) {
+    ui.status.dataset.state = status
+    ui.statusLabel.textContent = { online: 'online', offline: 'offline', reconnecting: 'reconnecting…', connecting: 'connecting…' }[status]
+    ui.status.title = status === 'online'
+      ? 'Connected: changes sync live'
+      : 'Not connected: changes are kept on this device and merge when the connection is back'
+  }
+})
+
+publishName(awareness, state.name)
+refreshOnReconnect(provider)
+watchPresence(awareness, ui.presence)
+ui.name.value = state.name
+ui.name.addEventListener('keydown', (event) => { if (event.key === 'Enter') ui.name.blur() })
+ui.name.addEventListener('change', () => {
+  const name = saveName(ui.name.value)
+  if (!name) {
+    ui.name.value = state.name
+    return
+  }
+  state.name = ui.name.value = name
+  publishName(awareness, name)
+})
+
+ui.search.addEventListener('input', renderTracks)
+ui.genre.addEventListener('change', renderTracks)
+ui.stop.addEventListener('click', () => model.stop(doc))
+enableReorder(ui.playlist, actions.onMove)
+
+model.itemsMap(doc).observeDeep(scheduleRender)
+model.playbackMap(doc).observe(scheduleRender)
+setInterval(() => renderNowPlaying(ui.nowPlaying, state.playlist, state.library), 1000)
+setInterval(renderAll, 60_000) // keeps "added … min ago" current
+renderAll()
+
+async function refreshLibrary () {
+  try {
+    const { tracks, fromCache } = await loadLibrary()
+    state.tracks = tracks
+    state.library = new Map(tracks.map((t) => [t.id, t]))
+    renderGenres(ui.genre, genresOf(tracks))
+    ui.libraryNote.textContent = fromCache ? 'Offline: showing the library saved on this device.' : ''
+    renderAll()
+  } catch (error) {
+    ui.libraryNote.textContent = `The library could not be loaded (${error.message}); it will be retried when back online.`
+  }
+}
+refreshLibrary()
+addEventListener('online', () => { if (!state.tracks.length) refreshLibrary() })
+
+// For the console and the browser tests: the document and its providers.
+window.playsync = { doc, provider, local, awareness, room, model, snapshot: () => model.project(doc) }

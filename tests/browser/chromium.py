@@ -1,0 +1,160 @@
+"""Drive headless Chromium from pytest through ``driver.mjs`` (playwright-core on Node).
+
+``Browser`` is the driver process; ``Page`` is one named tab in it. Waiting is always on a
+condition with a timeout (``Page.wait``), never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+PLAYWRIGHT = ROOT / "examples" / "web" / "node_modules" / "playwright-core"
+WEB_DIST = ROOT / "examples" / "web" / "dist"
+NODE = shutil.which("node") or "node"
+TRACE = bool(os.environ.get("PLAYSYNC_BROWSER_TRACE"))  # print every command and its time
+
+
+class BrowserError(AssertionError):
+    """A command failed in the browser, timed out, or the driver died."""
+
+
+class Browser:
+    def __init__(self, chromium: Path = CHROMIUM, *, start_timeout: float = 60.0) -> None:
+        self.process = subprocess.Popen(
+            [NODE, str(HERE / "driver.mjs"), "--chromium", str(chromium)],
+            cwd=HERE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._replies: queue.Queue[dict | None] = queue.Queue()
+        self._stderr: list[str] = []
+        self._ids = itertools.count(1)
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.version = self._reply(0, start_timeout)
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._replies.put(json.loads(line))
+        self._replies.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self._stderr.extend(self.process.stderr)
+
+    def _reply(self, request_id: int, timeout: float) -> Any:
+        try:
+            reply = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            raise BrowserError(f"no reply from the browser driver in {timeout}s") from None
+        if reply is None:
+            raise BrowserError("the browser driver exited:\n" + "".join(self._stderr))
+        if reply.get("id") != request_id:
+            raise BrowserError(f"reply out of order: {reply}")
+        if not reply["ok"]:
+            raise BrowserError(reply["error"])
+        return reply["value"]
+
+    def cmd(self, cmd: str, *, reply_timeout: float = 60.0, **args: Any) -> Any:
+        request_id = next(self._ids)
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps({"id": request_id, "cmd": cmd, **args}) + "\n")
+            self.process.stdin.flush()
+        except OSError as exc:
+            raise BrowserError(f"the browser driver is gone: {exc}") from exc
+        started = time.monotonic()
+        try:
+            return self._reply(request_id, reply_timeout)
+        finally:
+            if TRACE:
+                took = time.monotonic() - started
+                print(f"[browser {took:6.2f}s] {cmd} {json.dumps(args)[:160]}", flush=True)
+
+    def open(self, name: str, url: str, *, context: str | None = None) -> Page:
+        self.cmd("open", page=name, url=url, context=context or name)
+        return Page(self, name)
+
+    def set_offline(self, context: str, offline: bool) -> None:
+        """Take a browser context (all its pages) off the network, or back on."""
+        self.cmd("offline", context=context, offline=offline)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+class Page:
+    """One tab. ``expr`` arguments are JS function sources, called with ``arg``."""
+
+    def __init__(self, browser: Browser, name: str) -> None:
+        self.browser = browser
+        self.name = name
+
+    def _cmd(self, cmd: str, **args: Any) -> Any:
+        return self.browser.cmd(cmd, page=self.name, **args)
+
+    def eval(self, expr: str, arg: Any = None) -> Any:
+        return self._cmd("eval", expr=expr, arg=arg)
+
+    def wait(self, expr: str, arg: Any = None, *, timeout: float = 15.0) -> Any:
+        """Wait until ``expr(arg)`` is truthy; returns its value."""
+        try:
+            return self._cmd(
+                "wait", expr=expr, arg=arg, timeout=timeout * 1000, reply_timeout=timeout + 30
+            )
+        except BrowserError as exc:
+            raise BrowserError(f"{self.name}: waiting for {expr} ({arg!r}): {exc}") from None
+
+    def click(self, selector: str) -> None:
+        self._cmd("click", selector=selector)
+
+    def fill(self, selector: str, value: str) -> None:
+        self._cmd("fill", selector=selector, value=value)
+
+    def press(self, selector: str, key: str) -> None:
+        self._cmd("press", selector=selector, key=key)
+
+    def select(self, selector: str, value: str) -> None:
+        self._cmd("select", selector=selector, value=value)
+
+    def drag(self, source: str, target: str, *, target_position: dict | None = None) -> None:
+        self._cmd("drag", source=source, target=target, targetPosition=target_position)
+
+    def set_offline(self, offline: bool) -> None:
+        """Take this page's browser context off (or back on) the network."""
+        self._cmd("offline", offline=offline)
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._cmd("screenshot", path=str(path))
+        return path
+
+    def problems(self) -> list[str]:
+        """Console errors and uncaught exceptions seen so far."""
+        return self._cmd("problems")
+
+    def close(self) -> None:
+        self._cmd("close")
