@@ -171,15 +171,12 @@ def _path(parameters: list[Json] | None = None, **operations: Json) -> Json:
 
 
 def _list_responses(items: str, description: str) -> Json:
-    return {
-        "200": _ok(description, _ref(f"{items}List")),
-        "400": _error("`page` or `page_size` is not a positive integer", "VALIDATION_ERROR"),
-    }
+    return {"200": _ok(description, _ref(f"{items}List"))}
 
 
 # -- reusable components -------------------------------------------------------------------
 
-PAGE_NOT_FOUND = "`page` is past the last page"
+PAGE_NOT_FOUND = "`page` is not a page number (1..last, or `last`)"
 STORAGE = _error("The database did not answer", "STORAGE_UNAVAILABLE")
 TOO_LARGE = _error("Request body larger than the server accepts", "PAYLOAD_TOO_LARGE")
 BODY_ERRORS = ("INVALID_JSON", "VALIDATION_ERROR")

@@ -13,32 +13,40 @@ from urllib.parse import urlencode
 
 from quart import request
 
-from .errors import NotFound, ValidationError
+from .errors import NotFound
 
 MAX_PAGE_SIZE = 1000
 
 
-def _positive_int(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
+def _page_size(default: int) -> int:
+    """``?page_size=``; like DRF, anything but a positive integer means the default."""
     try:
-        value = int(raw)
+        size = int(request.args.get("page_size", ""))
     except ValueError:
-        raise ValidationError(f"{name} must be a positive integer", details={name: raw}) from None
-    if value < 1:
-        raise ValidationError(f"{name} must be a positive integer", details={name: raw})
-    return value
+        return default
+    return min(size, MAX_PAGE_SIZE) if size > 0 else default
+
+
+def _page_number(pages: int) -> int:
+    """``?page=``: 1..pages or ``last``; like DRF, anything else is a 404."""
+    raw = request.args.get("page") or "1"
+    if raw == "last":
+        return pages
+    try:
+        page = int(raw)
+    except ValueError:
+        page = 0
+    if not 1 <= page <= pages:
+        raise NotFound("Invalid page", details={"page": raw, "pages": pages})
+    return page
 
 
 def paginate(items: list[Any], *, always: bool, default_size: int) -> Any:
     if not always and "page" not in request.args and "page_size" not in request.args:
         return items
-    size = min(_positive_int("page_size", default_size), MAX_PAGE_SIZE)
-    page = _positive_int("page", 1)
+    size = _page_size(default_size)
     pages = max(1, math.ceil(len(items) / size))
-    if page > pages:
-        raise NotFound("Invalid page", details={"page": page, "pages": pages})
+    page = _page_number(pages)
     start = (page - 1) * size
     return {
         "count": len(items),

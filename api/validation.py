@@ -81,7 +81,9 @@ class NewItem:
 
 
 def new_item(body: dict[str, Any]) -> NewItem:
-    raw = body.get("track_id", body.get("track"))
+    raw = body.get("track_id")
+    if raw is None:
+        raw = body.get("track")  # the legacy alias
     if raw is None:
         raise ApiError("track_id is required", code="MISSING_TRACK_ID")
     added_by = body.get("added_by")

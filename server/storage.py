@@ -86,6 +86,10 @@ updates = Table(
     Column("name", String(64), ForeignKey("playlists.name"), nullable=False, index=True),
     Column("data", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Log ids must never be reused: a snapshot folds in every id <= its
+    # ``through_update_id``, and a plain SQLite rowid restarts at max(id) + 1 once
+    # compaction has emptied the log, which would hide every later update on load.
+    sqlite_autoincrement=True,
 )
 
 
@@ -192,16 +196,15 @@ class Storage:
     # -- playlist documents --------------------------------------------------
 
     async def list_playlists(self) -> list[PlaylistRow]:
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(playlists.c.name, playlists.c.created_at, playlists.c.updated_at).order_by(
-                    playlists.c.name
-                )
-            )
-            return [
-                PlaylistRow(row.name, _as_utc(row.created_at), _as_utc(row.updated_at))
-                for row in result
-            ]
+        query = select(playlists.c.name, playlists.c.created_at, playlists.c.updated_at)
+        try:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query.order_by(playlists.c.name))).all()
+        except Exception as exc:
+            raise StorageError(f"cannot list playlists: {exc}") from exc
+        return [
+            PlaylistRow(row.name, _as_utc(row.created_at), _as_utc(row.updated_at)) for row in rows
+        ]
 
     async def load(self, name: str) -> StoredDocument:
         try:

@@ -85,6 +85,12 @@ def test_track_is_accepted_as_an_alias_of_track_id(api, pl):
     assert item["track"]["title"] == "Blinding Lights"
 
 
+def test_the_track_alias_is_used_when_track_id_is_null(api, pl):
+    response = api.post(pl.url(), json={"track_id": None, "track": 12})
+    assert response.status_code == 201, response.text
+    assert strict_json(response)["track_id"] == 12
+
+
 def test_added_by_defaults_to_anonymous(pl):
     assert pl.add(11)["added_by"] == "Anonymous"
 
