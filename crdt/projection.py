@@ -84,7 +84,10 @@ def as_int(value: Any) -> int | None:
 def as_finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a peer's BigInt beyond the float range
+        return None
     return value if math.isfinite(value) else None
 
 
@@ -97,7 +100,8 @@ def vote_total(votes: Any) -> int:
         number = as_finite(value)
         if number is not None:
             total += number
-    return round(total)
+    # Finite entries can still overflow to inf (a peer writing 1e308 twice): count as zero.
+    return round(total) if math.isfinite(total) else 0
 
 
 def read_now_playing(doc: Doc) -> str | None:

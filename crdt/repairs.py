@@ -70,7 +70,9 @@ def _merge_duplicate_tracks(doc: Doc, playlist: Playlist) -> list[Repair]:
             votes = kept[s.VOTES] = Map()
         for extra in extras:
             if extra.votes:
-                votes[s.merged_vote_key(extra.id)] = extra.votes
+                # A float, like every vote value: pycrdt stores an int above 2**53 as a
+                # BigInt (Yjs peers cannot add it to numbers) and panics above 2**63.
+                votes[s.merged_vote_key(extra.id)] = float(extra.votes)
             if playlist.now_playing == extra.id:
                 # The same track keeps playing, now under the surviving item.
                 kept[s.PLAYED_AT] = extra.played_at or keep.played_at
