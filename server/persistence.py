@@ -31,8 +31,20 @@ RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 @dataclass(frozen=True)
 class CompactionPolicy:
+    """When the log is folded into a new snapshot.
+
+    After ``max_updates`` rows, or once the log outweighs the snapshot (but at least
+    ``floor_bytes``, at most ``max_bytes``): stored size stays within about twice the
+    document's, however many edits it has seen.
+    """
+
     max_updates: int = 500
     max_bytes: int = 1 << 20
+    floor_bytes: int = 16 * 1024
+
+    def due(self, log_updates: int, log_bytes: int, snapshot_bytes: int) -> bool:
+        limit = min(self.max_bytes, max(self.floor_bytes, snapshot_bytes))
+        return log_updates >= self.max_updates or log_bytes >= limit
 
 
 class Persister:
@@ -47,6 +59,7 @@ class Persister:
         policy: CompactionPolicy | None = None,
         log_updates: int = 0,
         log_bytes: int = 0,
+        snapshot_bytes: int = 0,
         last_update_id: int = 0,
     ) -> None:
         self.name = name
@@ -57,6 +70,7 @@ class Persister:
         self._policy = policy or CompactionPolicy()
         self.log_updates = log_updates
         self.log_bytes = log_bytes
+        self.snapshot_bytes = snapshot_bytes
         self.last_update_id = last_update_id
         self._pending: list[bytes] = []
         self._queued = 0  # updates ever queued
@@ -136,15 +150,10 @@ class Persister:
             self.log_updates += 1
             self.log_bytes += len(data)
             self._release_waiters()
-            if self._needs_compaction():
+            if self._policy.due(self.log_updates, self.log_bytes, self.snapshot_bytes):
                 await self._compact()
             if self._pending:
                 self._wake.set()
-
-    def _needs_compaction(self) -> bool:
-        return (
-            self.log_updates >= self._policy.max_updates or self.log_bytes >= self._policy.max_bytes
-        )
 
     async def _compact(self) -> None:
         # The live document holds everything stored so far, so its full state is the snapshot.
@@ -155,6 +164,7 @@ class Persister:
             log.warning("room %s: compaction failed (%s); will retry later", self.name, exc)
             return
         self.compactions += 1
+        self.snapshot_bytes = len(snapshot)
         self.log_updates = 0
         self.log_bytes = 0
 

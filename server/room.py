@@ -15,13 +15,14 @@ Handlers never broadcast or store by themselves. A REST write then awaits
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Awareness, Doc, create_update_message, merge_updates
+from pycrdt import Awareness, Doc, create_sync_message, create_update_message, merge_updates
 
 from crdt.diff import diff
 from crdt.projection import Playlist, project, reproject, touched_item_ids
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EMPTY_UPDATE = b"\x00\x00"
+RESYNC_DELAY = 0.5
+"""After an update that could not be applied whole, wait this long, then ask peers for all."""
 
 
 class Peer(Protocol):
@@ -89,6 +92,7 @@ class Room:
         self._items_sub = items_map(self.doc).observe_deep(self._captured_events.extend)
         self.last_active = time.monotonic()
         self.repairs_made = 0
+        self._resync: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -108,6 +112,7 @@ class Room:
             policy=self._policy,
             log_updates=len(stored.updates),
             log_bytes=stored.log_bytes,
+            snapshot_bytes=len(stored.snapshot or b""),
             last_update_id=stored.last_update_id,
         )
         self.persister.start()
@@ -121,6 +126,8 @@ class Room:
         assert self.persister is not None
         if not await self.persister.close():
             return False
+        if self._resync is not None:
+            self._resync.cancel()
         if self._bus_member is not None:
             self._bus_member.leave()
         self.doc.unobserve(self._update_sub)
@@ -153,7 +160,11 @@ class Room:
         return result
 
     def apply_update(self, update: bytes, origin: Origin) -> None:
-        """Apply a binary update; raises ValueError (changing nothing) if it cannot be decoded."""
+        """Apply a binary update.
+
+        Raises ValueError (changing nothing) if it cannot be decoded, RuntimeError if pycrdt
+        decodes it but cannot integrate it.
+        """
         self.transact(origin, _apply, update)
 
     async def persisted(self) -> None:
@@ -175,6 +186,15 @@ class Room:
         for connection_id, peer in list(self.peers.items()):
             if connection_id != exclude:
                 peer.send(message)
+
+    def ask_peers_for_missing(self) -> None:
+        """Soon, send every peer sync step 1: each answers with what we lack (debounced)."""
+        if self._resync is None:
+            self._resync = asyncio.get_running_loop().call_later(RESYNC_DELAY, self._resync_now)
+
+    def _resync_now(self) -> None:
+        self._resync = None
+        self.broadcast(create_sync_message(self.doc))
 
     def listen(self) -> Listener:
         listener = Listener()
@@ -224,7 +244,7 @@ class Room:
     def _on_remote_update(self, update: bytes) -> None:
         try:
             self.apply_update(update, REMOTE)
-        except ValueError:
+        except (ValueError, RuntimeError):
             log.error("room %s: undecodable update from the bus; ignored", self.name)
 
 

@@ -229,10 +229,12 @@ class Storage:
         except Exception as exc:
             raise StorageError(f"cannot load playlist {name!r}: {exc}") from exc
         through = snap.through_update_id if snap else 0
-        pending = [row for row in log if row.id > through]
+        # Every row left is replayed, even one numbered at or below ``through`` (a database
+        # made before ids stopped being reused): updates are idempotent, and compaction
+        # deletes the rows it folds in within its own transaction.
         return StoredDocument(
             snapshot=snap.data if snap else None,
-            updates=[row.data for row in pending],
+            updates=[row.data for row in log],
             last_update_id=max([through, *(row.id for row in log)]),
             seq=seq or 0,
         )
