@@ -79,6 +79,28 @@ class _Reader:
             raise ProtocolError("invalid UTF-8") from exc
 
 
+def state_vector(data: bytes) -> dict[int, int]:
+    """Decode a state vector: ``varUint n``, then n pairs of ``client, clock``."""
+    reader = _Reader(data)
+    entries = {}
+    for _ in range(reader.var_uint()):
+        client = reader.var_uint()
+        entries[client] = reader.var_uint()
+    return entries
+
+
+def _carries_structs(update: bytes) -> bool:
+    """An update v1 starts with its number of per-client struct groups (0: deletions only)."""
+    return bool(update) and update[0] != 0
+
+
+def _advanced(room: Room, before: dict[int, int]) -> bool:
+    """Whether a peer's clock moved (the server's own moves when it repairs)."""
+    after = state_vector(room.doc.get_state())
+    own = room.doc.client_id
+    return any(clock != before.get(client, 0) for client, clock in after.items() if client != own)
+
+
 def greeting(room: Room) -> list[bytes]:
     """What the server sends on connect: its state vector, and who else is here."""
     messages = [create_sync_message(room.doc)]
@@ -116,10 +138,16 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
             return
+        before = state_vector(room.doc.get_state())
         try:
             room.apply_update(payload, session.origin)
-        except ValueError as exc:
-            raise ProtocolError("undecodable update") from exc
+        except (ValueError, RuntimeError) as exc:  # undecodable, or decodable but inapplicable
+            raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
+        if _carries_structs(payload) and not _advanced(room, before):
+            # Nothing integrated: the update waits on one we have not seen (or we had it
+            # already). pycrdt 0.14 can lose such a pending update for good once its
+            # dependency arrives, so ask the peers again for everything we lack.
+            room.ask_peers_for_missing()
     else:
         raise ProtocolError(f"unknown sync message type {sync_type}")
 
