@@ -44,8 +44,14 @@ lint: install
 test: install install-node lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
-bench: install install-node
-	$(PY) -m bench
+# The benchmarks' own Node package: the fan-out load generator's peers and the reference
+# server (@y/websocket-server 0.1.1), pinned by bench/package-lock.json.
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: install install-node bench/node_modules/.installed
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/interop/node_modules examples/web/node_modules examples/web/dist playsync.db
