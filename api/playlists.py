@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, current_app, jsonify
 
 from crdt import operations as ops
 from crdt.projection import Item
@@ -47,10 +47,20 @@ async def _write(room: Room, fn, *args, **kwargs) -> None:
 async def list_items(name: str):
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
-        items = [item_json(item, state.library) for item in room.playlist.items]
-    return jsonify(
-        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
-    )
+        items = room.memo("items", lambda p: [item_json(item, state.library) for item in p.items])
+        settings = state.settings
+        page = paginate(items, always=settings.paginate, default_size=settings.page_size)
+        if page is items:  # the plain array: the same bytes until the playlist changes
+            return Response(room.memo("items-body", lambda _: _compact_json(items)), mimetype=JSON)
+    return jsonify(page)
+
+
+JSON = "application/json"
+
+
+def _compact_json(value: object) -> str:
+    """What ``jsonify`` would send (the app's JSON settings, compact), to keep and reuse."""
+    return current_app.json.dumps(value, separators=(",", ":")) + "\n"
 
 
 @playlist.post("/")

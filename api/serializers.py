@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from crdt import diff as d
@@ -19,6 +20,7 @@ def duration_formatted(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+@cache  # the library does not change while serving; callers must not mutate the result
 def track_json(track: TrackRow) -> dict[str, Any]:
     return {
         "id": track.id,

@@ -32,7 +32,7 @@ FULL = {
         "burst": {50: 400, 200: 150, 1000: 40},
         "join_timeout": 30,
         "idle_rooms": 100,
-        "nodeflate": True,
+        "nodeflate": False,
     },
     "rest": {"rounds": 4, "seconds": 3.0, "votes_per_round": 1500},
     "storage": {"edits": 100_000, "per_commit": 50},

@@ -10,30 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
-
+from server.serving import serve
 from server.settings import Settings
 
 from .app import create_bench_app
 
 
 async def _serve(settings: Settings) -> None:
-    app = create_bench_app(settings)
-    # The same settings as server.cli._serve.
-    config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
-    config.websocket_max_message_size = settings.max_message_bytes
-    config.accesslog = None
-    config.graceful_timeout = 5
-    shutdown = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, shutdown.set)
-    print(f"bench app serving on http://{settings.host}:{settings.port}", flush=True)
-    await serve(app, config, shutdown_trigger=shutdown.wait)
+    await serve(create_bench_app(settings), settings, banner="bench app")
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
 from .settings import Settings
@@ -63,29 +62,16 @@ async def _seed(settings: Settings, tracks_only: bool) -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     from .app import create_app
     from .seed import is_empty, seed
+    from .serving import serve
     from .storage import Storage
 
     storage = Storage(settings.database_url)
     if settings.seed and await is_empty(storage):
         await seed(storage)
         logging.getLogger("playsync").info("seeded an empty database")
-    app = create_app(settings, storage=storage)
-    config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
-    config.websocket_max_message_size = settings.max_message_bytes
-    config.accesslog = None
-    config.graceful_timeout = 5
-    shutdown = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, shutdown.set)
-    print(f"playsync serving on http://{settings.host}:{settings.port}", flush=True)
-    await serve(app, config, shutdown_trigger=shutdown.wait)
+    await serve(create_app(settings, storage=storage), settings)
 
 
 def main(argv: list[str] | None = None) -> int:

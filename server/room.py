@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Awareness, Doc, create_sync_message, create_update_message, merge_updates
+from pycrdt import Awareness, Doc, create_sync_message, create_update_message
 
 from crdt.diff import diff
 from crdt.projection import Playlist, project, reproject, touched_item_ids
@@ -93,14 +93,18 @@ class Room:
         self.last_active = time.monotonic()
         self.repairs_made = 0
         self._resync: asyncio.TimerHandle | None = None
+        self._memo: dict[str, tuple[Playlist, Any]] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
     def load(self, stored: StoredDocument) -> None:
         """Replay storage into the (fresh) document, then start persisting."""
-        parts = ([stored.snapshot] if stored.snapshot else []) + stored.updates
-        if parts:
-            self.apply_update(parts[0] if len(parts) == 1 else merge_updates(*parts), LOAD)
+        # Nothing to relay, store or announce yet: apply directly, and project once.
+        with self.doc.transaction(origin=LOAD):
+            for part in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+                self.doc.apply_update(part)
+        self._captured_updates.clear()
+        self._captured_events.clear()
         self.playlist = project(self.doc)
         self.events.seq = stored.seq
         self.persister = Persister(
@@ -166,6 +170,17 @@ class Room:
         decodes it but cannot integrate it.
         """
         self.transact(origin, _apply, update)
+
+    def memo(self, key: str, compute: Callable[[Playlist], T]) -> T:
+        """A value derived from the projection, computed once per change of it.
+
+        The projection is immutable and replaced on every change, so its identity is
+        the cache key: a busy playlist read by many clients renders once per change.
+        """
+        cached = self._memo.get(key)
+        if cached is None or cached[0] is not self.playlist:
+            cached = self._memo[key] = (self.playlist, compute(self.playlist))
+        return cached[1]
 
     async def persisted(self) -> None:
         """Wait until every change made so far is committed (raises StorageError)."""

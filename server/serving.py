@@ -1,0 +1,50 @@
+"""Serving the app under hypercorn, configured in one place for ``playsync serve`` and bench/."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+from hypercorn.protocol import ws_stream
+from quart import Quart
+from wsproto.extensions import PerMessageDeflate
+
+from .settings import Settings
+
+
+class _DeclinedDeflate(PerMessageDeflate):
+    """permessage-deflate, never agreed to.
+
+    hypercorn accepts it whenever a client offers it (ws and browsers do) and has no
+    setting against it. Compressing each frame once per peer was half the server's time
+    relaying Yjs updates (bench/README.md), for small binary updates that barely shrink.
+    """
+
+    def accept(self, offer: str) -> None:  # type: ignore[override]
+        return None
+
+
+def decline_websocket_compression() -> None:
+    ws_stream.PerMessageDeflate = _DeclinedDeflate  # type: ignore[misc]
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.websocket_max_message_size = settings.max_message_bytes
+    config.accesslog = None
+    config.graceful_timeout = 5
+    return config
+
+
+async def serve(app: Quart, settings: Settings, banner: str = "playsync") -> None:
+    """Serve until SIGINT or SIGTERM."""
+    decline_websocket_compression()
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shutdown.set)
+    print(f"{banner} serving on http://{settings.host}:{settings.port}", flush=True)
+    await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=shutdown.wait)
