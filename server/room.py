@@ -4,7 +4,8 @@ Every change to a playlist goes through :meth:`Room.transact` or
 :meth:`Room.apply_update`, whoever makes it (REST, a Yjs peer, another server,
 a repair). After each transaction the room, in this order and synchronously:
 
-1. relays the update to its Yjs peers (not back to the sender),
+1. queues the update for its Yjs peers (not back to the sender); queued updates go out
+   merged, once per turn of the event loop,
 2. queues it for storage and publishes it to other servers (local changes only),
 3. re-projects the touched items and turns the difference into events,
 4. repairs the document if the change left it needing one (a merge).
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Awareness, Doc, create_sync_message, create_update_message
+from pycrdt import Awareness, Doc, create_sync_message, create_update_message, merge_updates
 
 from crdt.diff import diff
 from crdt.projection import Playlist, project, reproject, touched_item_ids
@@ -94,6 +95,8 @@ class Room:
         self.repairs_made = 0
         self._resync: asyncio.TimerHandle | None = None
         self._memo: dict[str, tuple[Playlist, Any]] = {}
+        self._outbox: list[bytes] = []
+        self._outbox_sender: int | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -202,6 +205,26 @@ class Room:
             if connection_id != exclude:
                 peer.send(message)
 
+    def _relay(self, updates: list[bytes], origin: Origin) -> None:
+        """Queue updates for the peers; they go out merged, once per turn of the event loop.
+
+        A burst of updates (a fast writer, a merge) costs one message per peer instead of
+        one per update and peer. The sender is spared its own updates when it alone made
+        everything in the batch; otherwise it gets them too, which is harmless.
+        """
+        sender = origin.connection_id if isinstance(origin, PeerOrigin) else None
+        if not self._outbox:
+            self._outbox_sender = sender
+            asyncio.get_running_loop().call_soon(self._flush_outbox)
+        elif self._outbox_sender != sender:
+            self._outbox_sender = None
+        self._outbox.extend(updates)
+
+    def _flush_outbox(self) -> None:
+        updates, self._outbox = self._outbox, []
+        merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
+        self.broadcast(create_update_message(merged), exclude=self._outbox_sender)
+
     def ask_peers_for_missing(self) -> None:
         """Soon, send every peer sync step 1: each answers with what we lack (debounced)."""
         if self._resync is None:
@@ -231,9 +254,7 @@ class Room:
             return
         self.touch()
         if self.peers:
-            exclude = origin.connection_id if isinstance(origin, PeerOrigin) else None
-            for update in updates:
-                self.broadcast(create_update_message(update), exclude=exclude)
+            self._relay(updates, origin)
         if is_stored_here(origin):
             for update in updates:
                 if self.persister is not None:

@@ -28,6 +28,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_message_bytes: int = 1 << 20  # one Yjs frame; larger closes that connection
     peer_queue: int = 2000  # messages queued for a slow peer before it is dropped
+    peer_queue_bytes: int = 8 << 20  # or bytes (relayed updates are merged, so can be large)
     idle_seconds: float = 60.0  # an unused room is unloaded after this
     batch_delay: float = 0.1  # peers' updates are stored within this (contract: ≤ 1 s)
     heartbeat_seconds: float = 20.0

@@ -42,10 +42,14 @@ class Closed(Exception):
 
 
 class WebSocketConnection:
-    def __init__(self, scope: Scope, receive: Receive, send: Send, *, queue_size: int) -> None:
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, *, queue_size: int, queue_bytes: int
+    ) -> None:
         self.scope, self._receive, self._send = scope, receive, send
         self.connection_id = next(_ids)
         self._queue: asyncio.Queue[bytes | str | None] = asyncio.Queue(queue_size)
+        self._queued_bytes = 0
+        self._max_queued_bytes = queue_bytes
         self._writer: asyncio.Task[None] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
@@ -64,22 +68,25 @@ class WebSocketConnection:
         """Queue a message. Never blocks or raises; a full queue closes the connection."""
         if self.close_code is not None:
             return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
+        size = len(message)
+        if self._queue.full() or self._queued_bytes + size > self._max_queued_bytes:
             log.warning("connection %s cannot keep up; closing it", self.connection_id)
-            self.close(WS_1013_TRY_AGAIN_LATER, "too slow")
+            self.close(WS_1013_TRY_AGAIN_LATER, "too slow", drop_queued=True)
+            return
+        self._queue.put_nowait(message)
+        self._queued_bytes += size
 
-    def close(self, code: int = WS_1000_NORMAL, reason: str = "") -> None:
-        """Close after what is already queued (or at once, when the queue is full)."""
+    def close(self, code: int = WS_1000_NORMAL, reason: str = "", *, drop_queued: bool = False):
+        """Close after what is already queued, or at once with ``drop_queued``."""
         if self.close_code is not None:
             return
         self.close_code, self.close_reason = code, reason
-        if self._queue.full():
+        if drop_queued:
             # A peer that cannot keep up: drop what it has not read, so that the close frame
             # is the next thing the writer sends (cancelling the writer sent no close at all).
             while not self._queue.empty():
                 self._queue.get_nowait()
+            self._queued_bytes = 0
         self._queue.put_nowait(None)
 
     async def receive(self) -> bytes | str:
@@ -109,6 +116,7 @@ class WebSocketConnection:
             message = await self._queue.get()
             if message is None:
                 break
+            self._queued_bytes -= len(message)
             try:
                 if isinstance(message, bytes):
                     await self._send({"type": "websocket.send", "bytes": message})

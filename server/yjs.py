@@ -39,7 +39,10 @@ def is_yjs_scope(scope: Scope) -> bool:
 
 
 async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
-    conn = WebSocketConnection(scope, receive, send, queue_size=state.settings.peer_queue)
+    settings = state.settings
+    conn = WebSocketConnection(
+        scope, receive, send, queue_size=settings.peer_queue, queue_bytes=settings.peer_queue_bytes
+    )
     if not await conn.accept():
         return
     name = unquote(scope["path"][len(PREFIX) :]).strip("/")
