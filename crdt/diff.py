@@ -8,6 +8,7 @@ respread) becomes one ``playlist.reordered`` instead of a burst.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .projection import Item, Playlist
@@ -37,16 +38,24 @@ class Change:
     items: tuple[Item, ...] = ()
 
 
-def diff(before: Playlist, after: Playlist) -> list[Change]:
-    old, new = before.by_id(), after.by_id()
+def diff(
+    before: Playlist, after: Playlist, candidates: Iterable[str] | None = None
+) -> list[Change]:
+    """The events that turn ``before`` into ``after``.
+
+    ``candidates``: the only item ids that can differ (besides who is playing), when the
+    caller knows them (see :func:`crdt.projection.touched_item_ids`); None compares all.
+    """
+    ids = before.index.keys() | after.index.keys() if candidates is None else set(candidates)
     changes: list[Change] = []
     touched: set[str] = set()
 
-    for item_id in old.keys() - new.keys():
+    for item_id in sorted(ids & before.index.keys() - after.index.keys(), key=before.index.get):
         changes.append(Change(TRACK_REMOVED, item_id=item_id))
         touched.add(item_id)
-    for item in after.items:
-        previous = old.get(item.id)
+    for item_id in sorted(ids & after.index.keys(), key=after.index.__getitem__):
+        item = after.items[after.index[item_id]]
+        previous = before.get(item_id)
         if previous is None:
             changes.append(Change(TRACK_ADDED, item_id=item.id, item=item))
             touched.add(item.id)
@@ -58,16 +67,14 @@ def diff(before: Playlist, after: Playlist) -> list[Change]:
             changes.append(Change(TRACK_VOTED, item_id=item.id, item=item))
             touched.add(item.id)
 
-    changes += _playback_changes(before, after, old, new)
+    changes += _playback_changes(before, after)
 
     if len(touched) > BURST_ITEMS:
         return [Change(PLAYLIST_REORDERED, items=after.items)]
     return sorted(changes, key=_event_order)
 
 
-def _playback_changes(
-    before: Playlist, after: Playlist, old: dict[str, Item], new: dict[str, Item]
-) -> list[Change]:
+def _playback_changes(before: Playlist, after: Playlist) -> list[Change]:
     was, now = before.playing, after.playing
     if now is not None and (was is None or was.id != now.id or was.played_at != now.played_at):
         return [Change(TRACK_PLAYING, item_id=now.id, item=now)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from pycrdt import Doc, Map
@@ -40,21 +41,24 @@ class Item:
         return (self.position, self.id)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Playlist:
     """Readable items in playlist order, plus the raw ``now_playing`` register."""
 
     items: tuple[Item, ...] = ()
     now_playing: str | None = None
 
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Item id -> place in ``items``."""
+        return {item.id: place for place, item in enumerate(self.items)}
+
     def by_id(self) -> dict[str, Item]:
         return {item.id: item for item in self.items}
 
     def get(self, item_id: str) -> Item | None:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        return None
+        place = self.index.get(item_id)
+        return None if place is None else self.items[place]
 
     @property
     def playing(self) -> Item | None:
@@ -160,6 +164,14 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
             item = read_item(item_id, items_root.get(item_id), now_playing)
             if item is not None:
                 fresh[item_id] = item
+    if now_playing == previous.now_playing and _same_places(previous, fresh, touched):
+        # The common case (a vote, a rename): swap the items in place, no sort.
+        items = list(previous.items)
+        for item_id, item in fresh.items():
+            items[previous.index[item_id]] = item
+        playlist = Playlist(items=tuple(items), now_playing=now_playing)
+        playlist.__dict__["index"] = previous.index  # same ids in the same places
+        return playlist
     items = []
     for item in previous.items:
         if item.id in touched:
@@ -170,6 +182,17 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
     items.extend(fresh.values())
     items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
     return Playlist(items=tuple(items), now_playing=now_playing)
+
+
+def _same_places(previous: Playlist, fresh: dict[str, Item], touched: set[str]) -> bool:
+    """Whether every touched item still exists and keeps its sort key."""
+    if len(fresh) != len(touched):
+        return False
+    for item_id, item in fresh.items():
+        place = previous.index.get(item_id)
+        if place is None or previous.items[place].sort_key != item.sort_key:
+            return False
+    return True
 
 
 def touched_item_ids(events: Iterable[Any]) -> set[str] | None:

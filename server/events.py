@@ -11,7 +11,6 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from crdt.diff import Change
@@ -22,13 +21,24 @@ RESUME_BUFFER = 1000
 LISTENER_QUEUE = 1000
 
 
-@dataclass(frozen=True, slots=True)
 class Message:
-    """One rendered event: ``text`` is the JSON sent to WebSocket and SSE listeners."""
+    """One event: ``text`` is the JSON sent to WebSocket and SSE listeners.
 
-    seq: int
-    type: str
-    text: str
+    Rendered on first use and then shared: a change nobody listens to is never rendered.
+    """
+
+    __slots__ = ("_change", "_render", "_text", "seq", "type")
+
+    def __init__(self, seq: int, change: Change, render: Render) -> None:
+        self.seq, self.type = seq, change.type
+        self._change, self._render = change, render
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = json.dumps(self._render(self._change, self.seq))
+        return self._text
 
 
 class Listener:
@@ -71,6 +81,5 @@ class EventLog:
         return [message for message in self._buffer if message.seq > since]
 
     def render(self, change: Change) -> Message:
-        """Render a change stamped with the current seq (a resume snapshot reuses it)."""
-        data = self._render(change, self.seq)
-        return Message(self.seq, change.type, json.dumps(data))
+        """A change stamped with the current seq (a resume snapshot reuses it)."""
+        return Message(self.seq, change, self._render)

@@ -262,9 +262,10 @@ class Room:
                 if self._bus_member is not None:
                     self._bus_member.publish(update)
         before = self.playlist
-        self.playlist = reproject(self.doc, before, touched_item_ids(events))
+        touched = touched_item_ids(events)
+        self.playlist = reproject(self.doc, before, touched)
         if origin is not LOAD:
-            self.events.publish(diff(before, self.playlist))
+            self.events.publish(diff(before, self.playlist, touched))
         if not isinstance(origin, RepairOrigin) and origin is not LOAD:
             self._repair_if_needed(origin)
 

@@ -12,6 +12,7 @@ from pycrdt import Array, Doc, Map, Text
 
 from crdt import operations as op
 from crdt import schema as s
+from crdt.diff import diff
 from crdt.projection import (
     HISTORY_LIMIT,
     Item,
@@ -445,7 +446,7 @@ def _apply(doc: Doc, write: tuple) -> None:
 
 @given(st.lists(writes(), min_size=1, max_size=12))
 @settings(max_examples=120, deadline=None)
-def test_reprojecting_the_touched_items_equals_projecting_everything(transactions) -> None:
+def test_reprojecting_and_diffing_the_touched_items_equals_doing_it_all(transactions) -> None:
     doc = Doc(client_id=1)
     remote = Doc(client_id=2)
     touched: list[set[str] | None] = []
@@ -466,10 +467,16 @@ def test_reprojecting_the_touched_items_equals_projecting_everything(transaction
             op.vote(remote, item_id, "remote", 1)
             doc.apply_update(remote.get_update(doc.get_state()))
         for ids_touched in touched:
+            before = playlist
             playlist = reproject(doc, playlist, ids_touched)
+            # The events of the touched items are the events of the whole playlist.
+            assert diff(before, playlist, ids_touched) == diff(before, playlist)
         # playback-only transactions fire no item events: the caller still re-reads playback
+        before = playlist
         playlist = reproject(doc, playlist, set())
+        assert diff(before, playlist, set()) == diff(before, playlist)
         assert playlist == project(doc)
+        assert playlist.index == {item.id: place for place, item in enumerate(playlist.items)}
     del subscription
 
 
