@@ -28,7 +28,7 @@ FULL = {
     "fanout": {
         "sizes": [50, 200, 1000],
         "rounds": 2,
-        "latency_updates": 30,
+        "latency_updates": 50,
         "burst": {50: 400, 200: 150, 1000: 40},
         "join_timeout": 30,
         "idle_rooms": 100,

@@ -4,8 +4,8 @@ Every change to a playlist goes through :meth:`Room.transact` or
 :meth:`Room.apply_update`, whoever makes it (REST, a Yjs peer, another server,
 a repair). After each transaction the room, in this order and synchronously:
 
-1. queues the update for its Yjs peers (not back to the sender); queued updates go out
-   merged, once per turn of the event loop,
+1. relays the update to its Yjs peers (not back to the sender); further updates in the
+   same turn of the event loop go out merged at its end,
 2. queues it for storage and publishes it to other servers (local changes only),
 3. re-projects the touched items and turns the difference into events,
 4. repairs the document if the change left it needing one (a merge).
@@ -97,6 +97,7 @@ class Room:
         self._memo: dict[str, tuple[Playlist, Any]] = {}
         self._outbox: list[bytes] = []
         self._outbox_sender: int | None = None
+        self._relay_turn = False  # an update already went out in this turn of the loop
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -206,24 +207,35 @@ class Room:
                 peer.send(message)
 
     def _relay(self, updates: list[bytes], origin: Origin) -> None:
-        """Queue updates for the peers; they go out merged, once per turn of the event loop.
+        """Send updates to the peers: the first of a turn of the event loop at once, the
+        rest of that turn merged into one message at its end.
 
-        A burst of updates (a fast writer, a merge) costs one message per peer instead of
-        one per update and peer. The sender is spared its own updates when it alone made
-        everything in the batch; otherwise it gets them too, which is harmless.
+        A lone change goes out without waiting; a burst (a fast writer, a merge) costs two
+        messages per peer instead of one per update and peer. The sender is spared its own
+        updates when it alone made everything in a batch; otherwise it gets them too,
+        which is harmless.
         """
         sender = origin.connection_id if isinstance(origin, PeerOrigin) else None
+        if not self._relay_turn:
+            self._relay_turn = True
+            asyncio.get_running_loop().call_soon(self._flush_outbox)
+            self._broadcast_updates(updates, sender)
+            return
         if not self._outbox:
             self._outbox_sender = sender
-            asyncio.get_running_loop().call_soon(self._flush_outbox)
         elif self._outbox_sender != sender:
             self._outbox_sender = None
         self._outbox.extend(updates)
 
     def _flush_outbox(self) -> None:
+        self._relay_turn = False
         updates, self._outbox = self._outbox, []
+        if updates:
+            self._broadcast_updates(updates, self._outbox_sender)
+
+    def _broadcast_updates(self, updates: list[bytes], sender: int | None) -> None:
         merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
-        self.broadcast(create_update_message(merged), exclude=self._outbox_sender)
+        self.broadcast(create_update_message(merged), exclude=sender)
 
     def ask_peers_for_missing(self) -> None:
         """Soon, send every peer sync step 1: each answers with what we lack (debounced)."""
