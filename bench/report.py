@@ -263,8 +263,8 @@ def render(results: dict) -> str:
             "",
             f"### Storage (200 items, {storage['edits']:,} votes and moves, "
             f"{storage['edits_per_commit']} per commit, compaction at "
-            f"{storage['policy']['max_updates']} log rows or "
-            f"{storage['policy']['max_bytes'] // 1024} KiB)",
+            f"{storage['policy']['max_updates']} log rows or once the log outweighs the "
+            f"snapshot, at most {storage['policy']['max_bytes'] // 1024} KiB)",
             "",
             "| | stored | bare snapshot | ratio |",
             "| --- | --- | --- | --- |",
