@@ -92,7 +92,6 @@ class Room:
         )
         self._items_sub = items_map(self.doc).observe_deep(self._captured_events.extend)
         self.last_active = time.monotonic()
-        self.repairs_made = 0
         self._resync: asyncio.TimerHandle | None = None
         self._memo: dict[str, tuple[Playlist, Any]] = {}
         self._outbox: list[bytes] = []
@@ -284,7 +283,6 @@ class Room:
     def _repair_if_needed(self, origin: Origin) -> None:
         if needs_repair(self.playlist):
             done = self.transact(REPAIR, repair, utc_now_iso())
-            self.repairs_made += len(done)
             for item in done:
                 log.info(
                     "room %s: repair %s %s (%s)", self.name, item.kind, item.item_id, item.detail

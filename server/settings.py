@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///playsync.db"
@@ -35,7 +35,6 @@ class Settings:
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
     web_root: Path = DEFAULT_WEB_ROOT
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
