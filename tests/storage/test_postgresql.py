@@ -1,0 +1,87 @@
+"""The same storage on PostgreSQL: only portable SQL, so the server runs on either.
+
+Runs against the PostgreSQL of these machines (``PLAYSYNC_TEST_POSTGRES`` overrides the
+server URL); skipped, with the reason, where none answers. Each test gets a database of
+its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from pycrdt import Doc
+
+from crdt import operations as op
+from crdt.projection import project
+from server.origins import REST
+from server.persistence import CompactionPolicy
+from server.rooms import RoomManager, RoomSettings
+from server.seed import seed
+from server.storage import Storage
+
+asyncpg = pytest.importorskip("asyncpg")
+
+SERVER = os.environ.get("PLAYSYNC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    name = f"playsync_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = await asyncpg.connect(SERVER, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"no PostgreSQL at {SERVER}: {exc}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _render(change, seq):
+    return {"type": change.type, "seq": seq}
+
+
+async def test_seeding_postgresql_is_idempotent(pg_url: str):
+    storage = Storage(pg_url)
+    try:
+        first = await seed(storage)
+        again = await seed(storage)
+        stored = await storage.load("default")
+    finally:
+        await storage.close()
+    assert (first.tracks_added, first.demo_playlist) == (35, True)
+    assert (again.tracks_added, again.demo_playlist) == (0, False)
+    doc = Doc()
+    for part in [stored.snapshot, *stored.updates]:
+        if part:
+            doc.apply_update(part)
+    assert len(project(doc).items) == 10
+
+
+async def test_a_room_on_postgresql_compacts_and_reloads_identically(pg_url: str):
+    storage = Storage(pg_url)
+    settings = RoomSettings(compaction=CompactionPolicy(max_updates=5))
+    try:
+        await storage.create_schema()
+        async with RoomManager(storage, _render, settings=settings) as rooms:
+            room = await rooms.get("pg")
+            for n in range(1, 21):
+                room.transact(
+                    REST, op.add_item, item_id=f"i{n}", track_id=n, added_by="pg", added_at="t"
+                )
+                room.transact(REST, op.vote, f"i{n}", "server:pg", n)
+                await room.persisted()
+            written = project(room.doc)
+            assert room.persister is not None and room.persister.compactions >= 3
+        async with RoomManager(storage, _render) as rooms:
+            reloaded = project((await rooms.get("pg")).doc)
+        assert reloaded == written
+        assert [row.name for row in await storage.list_playlists()] == ["pg"]
+    finally:
+        await storage.close()
