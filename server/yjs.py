@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from api.validation import PLAYLIST_NAME
 
 from .context import AppState
+from .room import Room
 from .sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 from .websocket import (
     WS_1003_UNSUPPORTED_DATA,
@@ -62,7 +63,9 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
         await asyncio.shield(_leave(room, session, conn))
 
 
-async def _pump(room, session: PeerSession, conn: WebSocketConnection, max_bytes: int) -> None:
+async def _pump(
+    room: Room, session: PeerSession, conn: WebSocketConnection, max_bytes: int
+) -> None:
     while True:
         try:
             frame = await conn.receive()
@@ -86,7 +89,7 @@ async def _pump(room, session: PeerSession, conn: WebSocketConnection, max_bytes
             return
 
 
-async def _leave(room, session: PeerSession, conn: WebSocketConnection) -> None:
+async def _leave(room: Room, session: PeerSession, conn: WebSocketConnection) -> None:
     room.remove_peer(conn)
     forget_peer(room, session)
     await conn.finish()
