@@ -126,7 +126,7 @@ class Room:
         if self._bus is not None:
             self._bus_member = self._bus.join(self.name, self._on_remote_update)
         # A stored document may predate a repair rule, or a crash may have cut one short.
-        self._repair_if_needed(LOAD)
+        self._repair_if_needed()
 
     async def close(self) -> bool:
         """Store what is pending and detach; False (stay loaded) if storage fails."""
@@ -260,7 +260,8 @@ class Room:
     def _after_transaction(self, origin: Origin) -> None:
         updates = [u for u in self._captured_updates if u != EMPTY_UPDATE]
         self._captured_updates.clear()
-        events, self._captured_events[:] = list(self._captured_events), []
+        events = self._captured_events[:]
+        self._captured_events.clear()  # the same list: observe_deep appends to it
         if not updates:
             return
         self.touch()
@@ -275,12 +276,11 @@ class Room:
         before = self.playlist
         touched = touched_item_ids(events)
         self.playlist = reproject(self.doc, before, touched)
-        if origin is not LOAD:
-            self.events.publish(diff(before, self.playlist, touched))
-        if not isinstance(origin, RepairOrigin) and origin is not LOAD:
-            self._repair_if_needed(origin)
+        self.events.publish(diff(before, self.playlist, touched))
+        if not isinstance(origin, RepairOrigin):
+            self._repair_if_needed()
 
-    def _repair_if_needed(self, origin: Origin) -> None:
+    def _repair_if_needed(self) -> None:
         if needs_repair(self.playlist):
             done = self.transact(REPAIR, repair, utc_now_iso())
             for item in done:

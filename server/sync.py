@@ -101,12 +101,17 @@ def _advanced(room: Room, before: dict[int, int]) -> bool:
     return any(clock != before.get(client, 0) for client, clock in after.items() if client != own)
 
 
+def _awareness_message(room: Room, clients: list[int]) -> bytes:
+    """An awareness frame with the room's current states (or removals) of ``clients``."""
+    return create_awareness_message(room.awareness.encode_awareness_update(clients))
+
+
 def greeting(room: Room) -> list[bytes]:
     """What the server sends on connect: its state vector, and who else is here."""
     messages = [create_sync_message(room.doc)]
     clients = list(room.awareness.states)
     if clients:
-        messages.append(create_awareness_message(room.awareness.encode_awareness_update(clients)))
+        messages.append(_awareness_message(room, clients))
     return messages
 
 
@@ -119,9 +124,7 @@ def handle_message(room: Room, session: PeerSession, data: bytes) -> None:
     elif message_type == YMessageType.AWARENESS:
         _handle_awareness(room, session, reader.var_bytes())
     elif message_type == MESSAGE_QUERY_AWARENESS:
-        clients = list(room.awareness.states)
-        update = room.awareness.encode_awareness_update(clients)
-        session.peer.send(create_awareness_message(update))
+        session.peer.send(_awareness_message(room, list(room.awareness.states)))
     # MESSAGE_AUTH and unknown types: nothing to do.
 
 
@@ -187,8 +190,7 @@ def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
         # Only what changed, as the reference server does: relaying every frame would echo
         # each change back from all N clients (they re-send what they apply), N² messages.
         # Everyone gets it, the sender too: y-websocket clients count it as a sign of life.
-        message = room.awareness.encode_awareness_update(changed)
-        room.broadcast(create_awareness_message(message))
+        room.broadcast(_awareness_message(room, changed))
 
 
 def forget_peer(room: Room, session: PeerSession) -> None:
@@ -197,4 +199,4 @@ def forget_peer(room: Room, session: PeerSession) -> None:
     if not clients:
         return
     room.awareness.remove_awareness_states(clients, session.origin)
-    room.broadcast(create_awareness_message(room.awareness.encode_awareness_update(clients)))
+    room.broadcast(_awareness_message(room, clients))
