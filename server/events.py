@@ -41,12 +41,29 @@ class Message:
         return self._text
 
 
+class Overflowed(Exception):
+    """The listener fell too far behind; it should reconnect with ``?since=``."""
+
+
 class Listener:
     """One event-stream connection's queue of messages."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE) -> None:
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize)
         self.overflowed = asyncio.Event()
+
+    async def next(self, timeout: float) -> Message | None:
+        """The next message, or None after ``timeout`` seconds without one (a heartbeat is
+        due). Raises :class:`Overflowed` once what was queued before an overflow is sent.
+
+        An overflow only happens while the queue is full, so none can start during a wait.
+        """
+        if self.overflowed.is_set() and self.queue.empty():
+            raise Overflowed
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
 
     def offer(self, message: Message) -> None:
         if self.overflowed.is_set():

@@ -18,11 +18,12 @@ from quart import Blueprint, Response, request, websocket
 from quart.wrappers.base import ClientDisconnectedError
 from quart_cors import cors_exempt
 
+from api.errors import NotFound
 from api.validation import playlist_name
 from crdt.diff import snapshot
 
 from .context import app_state
-from .events import Listener, Message
+from .events import Listener, Message, Overflowed
 from .room import Room
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ async def events_websocket(name: str):
     state = app_state()
     try:
         name = playlist_name(name)
-    except Exception:
+    except NotFound:
         await websocket.close(WS_1008_POLICY_VIOLATION, "invalid playlist name")
         return
     room = await state.rooms.get(name)
@@ -108,26 +109,13 @@ async def _answer_pings() -> None:
 
 
 async def _forward(listener: Listener, heartbeat: float) -> None:
-    overflow = asyncio.ensure_future(listener.overflowed.wait())
-    get: asyncio.Future[Message] | None = None
-    try:
-        while True:
-            get = asyncio.ensure_future(listener.queue.get())
-            done, _ = await asyncio.wait(
-                {get, overflow}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
-            )
-            if get in done:
-                await websocket.send(get.result().text)
-                continue
-            get.cancel()
-            if overflow in done:
-                await websocket.close(1013, "too slow; reconnect with ?since=")
-                return
-            await websocket.send(_heartbeat())
-    finally:
-        overflow.cancel()
-        if get is not None:  # cancelled while waiting: do not leak a pending task
-            get.cancel()
+    while True:
+        try:
+            message = await listener.next(heartbeat)
+        except Overflowed:
+            await websocket.close(1013, "too slow; reconnect with ?since=")
+            return
+        await websocket.send(_heartbeat() if message is None else message.text)
 
 
 # -- Server-Sent Events --------------------------------------------------------
@@ -153,13 +141,14 @@ async def events_sse(name: str):
             yield _sse(None, event="connection.established", data=CONNECTED)
             for message in missed:
                 yield _sse(message)
-            while not listener.overflowed.is_set():
-                try:
-                    message = await asyncio.wait_for(listener.queue.get(), heartbeat)
-                except TimeoutError:
+            while True:
+                message = await listener.next(heartbeat)
+                if message is None:
                     yield _sse(None, event="ping", data=_heartbeat())
-                    continue
-                yield _sse(message)
+                else:
+                    yield _sse(message)
+        except Overflowed:
+            return  # the client's EventSource reconnects with Last-Event-ID
         finally:
             room.unlisten(listener)
 
