@@ -40,9 +40,7 @@ async def list_playlists():
         for name in names
         if name in stored or state.rooms.rooms[name].playlist.items
     ]
-    return jsonify(
-        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
-    )
+    return jsonify(paginate(items))
 
 
 @meta.get("/api/openapi.json")

@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 from quart import request
 
+from server.context import app_state
+
 from .errors import NotFound
 
 MAX_PAGE_SIZE = 1000
@@ -41,10 +43,13 @@ def _page_number(pages: int) -> int:
     return page
 
 
-def paginate(items: list[Any], *, always: bool, default_size: int) -> Any:
-    if not always and "page" not in request.args and "page_size" not in request.args:
+def paginate(items: list[Any]) -> Any:
+    """``items`` as they are, or the page of them the request asks for."""
+    settings = app_state().settings
+    asked = "page" in request.args or "page_size" in request.args
+    if not settings.paginate and not asked:
         return items
-    size = _page_size(default_size)
+    size = _page_size(settings.page_size)
     pages = max(1, math.ceil(len(items) / size))
     page = _page_number(pages)
     start = (page - 1) * size

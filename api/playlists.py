@@ -48,8 +48,7 @@ async def list_items(name: str):
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         items = room.memo("items", lambda p: [item_json(item, state.library) for item in p.items])
-        settings = state.settings
-        page = paginate(items, always=settings.paginate, default_size=settings.page_size)
+        page = paginate(items)
         if page is items:  # the plain array: the same bytes until the playlist changes
             return Response(room.memo("items-body", lambda _: _compact_json(items)), mimetype=JSON)
     return jsonify(page)
@@ -106,9 +105,7 @@ async def history(name: str):
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         items = [item_json(item, state.library) for item in room.playlist.history()]
-    return jsonify(
-        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
-    )
+    return jsonify(paginate(items))
 
 
 @playlist.post("/stop/")

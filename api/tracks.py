@@ -50,9 +50,7 @@ async def list_tracks():
     for field in reversed(fields):
         result.sort(key=_sort_key(field.lstrip("-")), reverse=field.startswith("-"))
     items = [track_json(t) for t in result]
-    return jsonify(
-        paginate(items, always=state.settings.paginate, default_size=state.settings.page_size)
-    )
+    return jsonify(paginate(items))
 
 
 @tracks.get("/<int(signed=True):track_id>/")
