@@ -9,13 +9,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import queue
 import shutil
-import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from ..jsonlines import JsonLinesProcess
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -32,39 +31,20 @@ class BrowserError(AssertionError):
 
 class Browser:
     def __init__(self, chromium: Path = CHROMIUM, *, start_timeout: float = 60.0) -> None:
-        self.process = subprocess.Popen(
-            [NODE, str(HERE / "driver.mjs"), "--chromium", str(chromium)],
-            cwd=HERE,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
+        self._proc = JsonLinesProcess(
+            [NODE, str(HERE / "driver.mjs"), "--chromium", str(chromium)], HERE
         )
-        self._replies: queue.Queue[dict | None] = queue.Queue()
-        self._stderr: list[str] = []
+        self.process = self._proc.process
         self._ids = itertools.count(1)
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
         self.version = self._reply(0, start_timeout)
-
-    def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._replies.put(json.loads(line))
-        self._replies.put(None)
-
-    def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        self._stderr.extend(self.process.stderr)
 
     def _reply(self, request_id: int, timeout: float) -> Any:
         try:
-            reply = self._replies.get(timeout=timeout)
-        except queue.Empty:
+            reply = self._proc.receive(timeout)
+        except TimeoutError:
             raise BrowserError(f"no reply from the browser driver in {timeout}s") from None
         if reply is None:
-            raise BrowserError("the browser driver exited:\n" + "".join(self._stderr))
+            raise BrowserError("the browser driver exited:\n" + self._proc.stderr())
         if reply.get("id") != request_id:
             raise BrowserError(f"reply out of order: {reply}")
         if not reply["ok"]:
@@ -73,10 +53,8 @@ class Browser:
 
     def cmd(self, cmd: str, *, reply_timeout: float = 60.0, **args: Any) -> Any:
         request_id = next(self._ids)
-        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps({"id": request_id, "cmd": cmd, **args}) + "\n")
-            self.process.stdin.flush()
+            self._proc.send({"id": request_id, "cmd": cmd, **args})
         except OSError as exc:
             raise BrowserError(f"the browser driver is gone: {exc}") from exc
         started = time.monotonic()
@@ -96,14 +74,7 @@ class Browser:
         self.cmd("offline", context=context, offline=offline)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self._proc.close()
 
 
 class Page:

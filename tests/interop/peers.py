@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from ..jsonlines import JsonLinesProcess
 
 HERE = Path(__file__).resolve().parent
 NODE = shutil.which("node") or "node"
@@ -44,49 +43,26 @@ class NodePeer:
         if offline:
             args.append("--offline")
         self.label = label
-        self.process = subprocess.Popen(
-            args,
-            cwd=HERE,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._stderr: list[str] = []
-        threading.Thread(target=self._read, args=(self.process.stdout, True), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.process.stderr, False), daemon=True).start()
-
-    def _read(self, stream, is_stdout: bool) -> None:
-        for line in stream:
-            if is_stdout:
-                self._lines.put(line)
-            else:
-                self._stderr.append(line)
-        if is_stdout:
-            self._lines.put(None)
+        self._proc = JsonLinesProcess(args, HERE)
+        self.process = self._proc.process
 
     def stderr(self) -> str:
-        return "".join(self._stderr)
+        return self._proc.stderr()
 
     def cmd(
         self, cmd: str, *, reply_timeout: float = 30.0, check: bool = True, **args: Any
     ) -> dict:
         request = {"cmd": cmd, **args}
         try:
-            assert self.process.stdin is not None
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
+            self._proc.send(request)
+        except OSError as exc:
             raise PeerError(f"{self.label}: cannot send {request}: {exc}\n{self.stderr()}") from exc
         try:
-            line = self._lines.get(timeout=reply_timeout)
-        except queue.Empty:
+            reply = self._proc.receive(reply_timeout)
+        except TimeoutError:
             raise PeerError(f"{self.label}: no reply to {request} in {reply_timeout}s") from None
-        if line is None:
+        if reply is None:
             raise PeerError(f"{self.label}: exited during {request}\n{self.stderr()}")
-        reply = json.loads(line)
         if check and not reply.get("ok"):
             raise PeerError(f"{self.label}: {request} failed: {reply}\n{self.stderr()}")
         return reply
@@ -111,13 +87,7 @@ class NodePeer:
         return self.process.wait(timeout)
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        self._proc.kill()
 
     def __enter__(self) -> NodePeer:
         return self
