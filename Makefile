@@ -38,6 +38,7 @@ run: install
 	$(VENV)/bin/playsync serve
 
 lint: install
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 

@@ -15,7 +15,7 @@ from quart import Quart, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from crdt.operations import ItemNotFound
-from server.storage import StorageError
+from server.engine.storage import StorageError
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
 
-from server.context import app_state
-from server.storage import StorageError
+from server.engine.storage import StorageError
+from server.surfaces.context import app_state
 
 from .errors import error_response
 from .openapi import docs_page, openapi_spec

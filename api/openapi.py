@@ -12,11 +12,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from crdt.names import PLAYLIST_NAME
 from crdt.schema import DEFAULT_ADDED_BY
 
 from .pagination import MAX_PAGE_SIZE
 from .tracks import DEFAULT_ORDERING, ORDERING_FIELDS
-from .validation import ADDED_BY_MAX, PLAYLIST_NAME
+from .validation import ADDED_BY_MAX
 
 Json = dict[str, Any]
 

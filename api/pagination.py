@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from quart import request
 
-from server.context import app_state
+from server.surfaces.context import app_state
 
 from .errors import NotFound
 

@@ -13,9 +13,9 @@ from quart import Blueprint, Response, current_app, jsonify
 
 from crdt import operations as ops
 from crdt.projection import Item
-from server.context import app_state
-from server.origins import REST
-from server.room import Room, utc_now_iso
+from server.engine.origins import REST
+from server.engine.room import Room, utc_now_iso
+from server.surfaces.context import app_state
 
 from . import validation
 from .errors import ApiError, NotFound

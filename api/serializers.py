@@ -8,8 +8,8 @@ from typing import Any
 from crdt import diff as d
 from crdt.diff import Change
 from crdt.projection import Item
-from server.library import Library
-from server.storage import TrackRow
+from server.engine.library import Library
+from server.engine.storage import TrackRow
 
 
 def iso(dt) -> str:

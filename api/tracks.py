@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, jsonify, request
 
-from server.context import app_state
+from server.surfaces.context import app_state
 
 from .errors import NotFound
 from .pagination import paginate

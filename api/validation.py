@@ -10,16 +10,16 @@ from typing import Any
 
 from quart import request
 
+from crdt.names import is_playlist_name
 from crdt.schema import DEFAULT_ADDED_BY
 
 from .errors import ApiError, NotFound, ValidationError
 
-PLAYLIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ADDED_BY_MAX = 100
 
 
 def playlist_name(name: str) -> str:
-    if not PLAYLIST_NAME.match(name):
+    if not is_playlist_name(name):
         raise NotFound(
             "Playlist names are 1-64 characters of A-Z a-z 0-9 _ -", details={"name": name}
         )

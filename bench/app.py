@@ -11,8 +11,8 @@ from __future__ import annotations
 from quart import jsonify, request
 
 from server.app import create_app
+from server.engine.storage import Storage
 from server.settings import Settings
-from server.storage import Storage
 
 NOOP_PATH = "/bench/noop"
 

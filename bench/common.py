@@ -258,7 +258,7 @@ def synthetic_tracks(total: int) -> list[dict[str, Any]]:
 
 def add_library_tracks(database: Path, total: int) -> list[int]:
     """Seed the library, then top it up to ``total`` tracks; return their ids."""
-    from server.storage import Storage
+    from server.engine.storage import Storage
 
     seed_tracks(database)
 

@@ -1,11 +1,11 @@
 """Storage: a playlist after many votes and moves, against its bare snapshot.
 
-In-process, on a temp SQLite file through :class:`server.storage.Storage` (WAL,
+In-process, on a temp SQLite file through :class:`server.engine.storage.Storage` (WAL,
 ``synchronous=FULL``, as the server configures it):
 
 1. A playlist of 200 items takes ``edits`` votes and moves (about 2:1, 50 writers).
    Each edit is one transaction of schema v1 (:mod:`crdt.operations`); its update is
-   handed to the server's own :class:`server.persistence.Persister` (merge per commit,
+   handed to the server's own :class:`server.engine.persistence.Persister` (merge per commit,
    compaction policy of the default settings), ``edits_per_commit`` at a time, as
    concurrent REST writes are group-committed. So the database holds exactly what the
    server would store. When a move finds no float left between its neighbours, the
@@ -41,12 +41,12 @@ from crdt import operations as ops
 from crdt.projection import project
 from crdt.repairs import repair
 from crdt.schema import items_map
-from server.library import Library
-from server.origins import REST
-from server.persistence import CompactionPolicy, Persister
-from server.room import Room, utc_now_iso
+from server.engine.library import Library
+from server.engine.origins import REST
+from server.engine.persistence import CompactionPolicy, Persister
+from server.engine.room import Room, utc_now_iso
+from server.engine.storage import Storage, StoredDocument, TrackRow
 from server.settings import Settings
-from server.storage import Storage, StoredDocument, TrackRow
 
 from .common import log, synthetic_tracks
 

@@ -11,15 +11,15 @@ from api import register_api
 from api.serializers import event_json
 
 from .asgi import PlaysyncApp
-from .bus import LocalBus, UpdateBus
-from .context import EXTENSION, AppState
-from .library import Library
-from .persistence import CompactionPolicy
-from .rooms import RoomManager, RoomSettings
+from .engine.bus import LocalBus, UpdateBus
+from .engine.library import Library
+from .engine.persistence import CompactionPolicy
+from .engine.rooms import RoomManager, RoomSettings
+from .engine.storage import Storage
 from .settings import Settings
-from .storage import Storage
-from .stream import stream
-from .web import web
+from .surfaces.context import EXTENSION, AppState
+from .surfaces.stream import stream
+from .surfaces.web import web
 
 log = logging.getLogger(__name__)
 

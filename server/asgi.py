@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from quart import Quart
 
-from .context import EXTENSION
-from .websocket import Receive, Scope, Send
-from .yjs import is_yjs_scope, serve_yjs
+from .surfaces.context import EXTENSION
+from .surfaces.websocket import Receive, Scope, Send
+from .surfaces.yjs import is_yjs_scope, serve_yjs
 
 
 class PlaysyncApp(Quart):

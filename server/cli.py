@@ -47,8 +47,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 async def _seed(settings: Settings, tracks_only: bool) -> None:
+    from .engine.storage import Storage
     from .seed import seed
-    from .storage import Storage
 
     storage = Storage(settings.database_url)
     try:
@@ -63,9 +63,9 @@ async def _seed(settings: Settings, tracks_only: bool) -> None:
 
 async def _serve(settings: Settings) -> None:
     from .app import create_app
+    from .engine.storage import Storage
     from .seed import is_empty, seed
     from .serving import serve
-    from .storage import Storage
 
     storage = Storage(settings.database_url)
     if settings.seed and await is_empty(storage):

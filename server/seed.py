@@ -15,8 +15,8 @@ from pycrdt import Doc
 
 from crdt import operations as ops
 
-from .library import seed_tracks
-from .storage import Storage
+from .engine.library import seed_tracks
+from .engine.storage import Storage
 
 DEMO_PLAYLIST = "default"
 DEMO_SIZE = 10

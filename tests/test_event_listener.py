@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crdt.diff import TRACK_REMOVED, Change
-from server.events import Listener, Message, Overflowed
+from server.engine.events import Listener, Message, Overflowed
 
 
 def _message(seq: int) -> Message:

@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from api.openapi import openapi_spec
 from server.app import create_app
+from server.engine.storage import Storage
 from server.seed import seed
 from server.settings import Settings
-from server.storage import Storage
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 SAMPLES = {"name": "t-spec", "item_id": "some-item", "track_id": "1"}

@@ -24,7 +24,7 @@ from .webclient import WebClient, item, library_track
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "web-client.png"
 
-# Tracks of the seed library (server/seed_tracks.json), by id.
+# Tracks of the seed library (server/engine/seed_tracks.json), by id.
 BOHEMIAN, STAIRWAY, HOTEL, SWEET_CHILD, SMELLS = 1, 2, 3, 4, 5
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from pycrdt import Doc
 
-from server.storage import Storage
+from server.engine.storage import Storage
 
 Item = dict[str, Any]
 

@@ -23,7 +23,7 @@ from websockets.frames import Opcode
 from websockets.uri import parse_uri
 
 from server.settings import Settings
-from server.websocket import (
+from server.surfaces.websocket import (
     WS_1003_UNSUPPORTED_DATA,
     WS_1007_INVALID_PAYLOAD,
     WS_1009_MESSAGE_TOO_BIG,

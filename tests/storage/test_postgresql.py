@@ -16,11 +16,11 @@ from pycrdt import Doc
 
 from crdt import operations as op
 from crdt.projection import project
-from server.origins import REST
-from server.persistence import CompactionPolicy
-from server.rooms import RoomManager, RoomSettings
+from server.engine.origins import REST
+from server.engine.persistence import CompactionPolicy
+from server.engine.rooms import RoomManager, RoomSettings
+from server.engine.storage import Storage
 from server.seed import seed
-from server.storage import Storage
 
 asyncpg = pytest.importorskip("asyncpg")
 

@@ -21,11 +21,11 @@ from sqlalchemy import event
 from crdt import operations as ops
 from crdt.diff import Change
 from crdt.projection import project
-from server.origins import REMOTE, REST, PeerOrigin
-from server.persistence import CompactionPolicy
-from server.room import Room, utc_now_iso
-from server.rooms import RoomManager, RoomSettings
-from server.storage import Storage, StorageError
+from server.engine.origins import REMOTE, REST, PeerOrigin
+from server.engine.persistence import CompactionPolicy
+from server.engine.room import Room, utc_now_iso
+from server.engine.rooms import RoomManager, RoomSettings
+from server.engine.storage import Storage, StorageError
 
 WRITER = "server:test"
 WAIT = 10.0  # upper bound for anything the tests wait on; normally a fraction of a second

@@ -1,6 +1,6 @@
 """SQL storage of playlist documents: a snapshot plus an append-only log (CONTRACT §6).
 
-Every test runs against a real SQLite file through ``server.storage.Storage``.
+Every test runs against a real SQLite file through ``server.engine.storage.Storage``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pycrdt import Doc
 
 from crdt import operations as ops
 from crdt.projection import Playlist, project
-from server.library import seed_tracks
+from server.engine.library import seed_tracks
+from server.engine.storage import Storage, StorageError, StoredDocument
 from server.seed import DEMO_PLAYLIST, DEMO_SIZE, seed
-from server.storage import Storage, StorageError, StoredDocument
 
 
 def url_of(path: Path) -> str:

@@ -16,7 +16,7 @@ from .storage import TrackRow
 
 def seed_tracks() -> list[dict[str, Any]]:
     """The seed library shipped with the package (a copy of shared/seed_tracks.json)."""
-    text = resources.files("server").joinpath("seed_tracks.json").read_text("utf-8")
+    text = resources.files("server.engine").joinpath("seed_tracks.json").read_text("utf-8")
     return json.loads(text)
 
 

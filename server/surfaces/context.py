@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quart import current_app
 
-from .library import Library
-from .rooms import RoomManager
-from .settings import Settings
-from .storage import Storage
+from server.engine.library import Library
+from server.engine.rooms import RoomManager
+from server.engine.storage import Storage
+
+if TYPE_CHECKING:  # settings belong to the entry points; surfaces only read them
+    from server.settings import Settings
 
 EXTENSION = "playsync"
 

@@ -12,11 +12,11 @@ import asyncio
 import logging
 from urllib.parse import unquote
 
-from api.validation import PLAYLIST_NAME
+from crdt.names import is_playlist_name
+from server.engine.room import Room
+from server.engine.sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 
 from .context import AppState
-from .room import Room
-from .sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 from .websocket import (
     WS_1003_UNSUPPORTED_DATA,
     WS_1007_INVALID_PAYLOAD,
@@ -47,7 +47,7 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
     if not await conn.accept():
         return
     name = unquote(scope["path"][len(PREFIX) :]).strip("/")
-    if not PLAYLIST_NAME.match(name):
+    if not is_playlist_name(name):
         conn.close(WS_4404_UNKNOWN_ROOM, "invalid playlist name")
         await conn.finish()
         return

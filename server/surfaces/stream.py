@@ -1,6 +1,6 @@
 """The legacy event stream (CONTRACT §3): WebSocket and Server-Sent Events.
 
-Both read the same room :class:`~server.events.EventLog`. A listener is
+Both read the same room :class:`~server.engine.events.EventLog`. A listener is
 registered and its backlog (``?since=SEQ``) computed in one synchronous step,
 so no event falls between the replay and the live stream. The client may
 send ``{"type": "ping", "ts": …}``; anything else it sends is ignored.
@@ -18,13 +18,13 @@ from quart import Blueprint, Response, request, websocket
 from quart.wrappers.base import ClientDisconnectedError
 from quart_cors import cors_exempt
 
-from api.errors import NotFound
 from api.validation import playlist_name
 from crdt.diff import snapshot
+from crdt.names import is_playlist_name
+from server.engine.events import Listener, Message, Overflowed
+from server.engine.room import Room
 
 from .context import app_state
-from .events import Listener, Message, Overflowed
-from .room import Room
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,7 @@ def _heartbeat() -> str:
 @cors_exempt  # no credentials ride on this socket; non-browser clients send no Origin
 async def events_websocket(name: str):
     state = app_state()
-    try:
-        name = playlist_name(name)
-    except NotFound:
+    if not is_playlist_name(name):
         await websocket.close(WS_1008_POLICY_VIOLATION, "invalid playlist name")
         return
     room = await state.rooms.get(name)
