@@ -10,7 +10,10 @@ from tests.conftest import ROOT
 
 from .conftest import assert_error, assert_track_shape, strict_json
 
-SEED = {t["id"]: t for t in json.loads((ROOT / "server" / "engine" / "seed_tracks.json").read_text("utf-8"))}
+SEED = {
+    t["id"]: t
+    for t in json.loads((ROOT / "server" / "engine" / "seed_tracks.json").read_text("utf-8"))
+}
 ORDERING_FIELDS = ("title", "artist", "album", "duration_seconds", "created_at", "genre")
 
 
