@@ -83,6 +83,7 @@ class LimitedWSStream(WSStream):
         self.buffer = BoundedBuffer(self.config.websocket_max_message_size)
         self._refused = False
         self._awaiting_pong = False
+        self._delivering = False
         self._abort = _abort_connection.get()
 
     async def _handle_events(self) -> None:
@@ -107,8 +108,13 @@ class LimitedWSStream(WSStream):
             await self._refuse()
             return
         if event.message_finished:
-            await self.app_put(self.buffer.to_message())
+            message = self.buffer.to_message()
             self.buffer.clear()
+            self._delivering = True  # may wait: the app reads a throttled peer slowly
+            try:
+                await self.app_put(message)
+            finally:
+                self._delivering = False
 
     async def _refuse(self) -> None:
         self._refused = True
@@ -140,6 +146,8 @@ class LimitedWSStream(WSStream):
             await self.context.sleep(interval)
             if self.closed:
                 return
+            if self._awaiting_pong and self._delivering:
+                continue  # we are not reading (the app is behind), so no pong can be seen
             if self._awaiting_pong:
                 log.info("closing a websocket (%s): no answer to a ping", self.scope["path"])
                 self._cut()
