@@ -7,6 +7,8 @@ room in one transaction, wait until it is stored, answer from the projection.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from uuid import uuid4
 
 from quart import Blueprint, Response, current_app, jsonify
@@ -22,6 +24,8 @@ from . import validation
 from .errors import ApiError, NotFound
 from .pagination import paginate
 from .serializers import item_json, track_copy
+
+log = logging.getLogger(__name__)
 
 playlist = Blueprint("playlist", __name__)
 
@@ -40,7 +44,18 @@ def _existing(room: Room, item_id: str) -> Item:
 
 
 async def _write(room: Room, fn, *args, **kwargs) -> None:
-    room.transact(REST, fn, *args, **kwargs)
+    try:
+        room.transact(REST, fn, *args, **kwargs)
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit):
+        raise
+    except BaseException as exc:
+        # pycrdt panics (pyo3's PanicException, a BaseException) on input it cannot hold.
+        # Validation refuses what is known to cause that before any transaction; this is the
+        # last guard, so that the client gets an answer and the server keeps serving.
+        log.error("a REST write to %s could not be applied: %r", room.name, exc)
+        raise ApiError(
+            "The change could not be applied to the playlist", code="VALIDATION_ERROR"
+        ) from None
     await room.persisted()
 
 
@@ -74,6 +89,12 @@ async def add_item(name: str):
             "Track not found", code="TRACK_NOT_FOUND", details={"track_id": new.track_id}
         )
     async with state.rooms.use(name) as room:
+        if len(room.playlist.items) >= state.settings.max_items:
+            raise ApiError(
+                f"The playlist is full ({state.settings.max_items} items)",
+                code="PLAYLIST_FULL",
+                details={"max_items": state.settings.max_items},
+            )
         if any(item.track_id == new.track_id for item in room.playlist.items):
             raise ApiError(
                 "This track is already in the playlist",

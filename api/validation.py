@@ -41,6 +41,23 @@ async def json_object() -> dict[str, Any]:
     return body
 
 
+def text(value: str, field: str) -> str:
+    """A string the document can hold: pycrdt panics on one that is not valid Unicode.
+
+    A lone surrogate (JSON ``"\\ud800"``) cannot be encoded as UTF-8; pycrdt raises a
+    ``PanicException`` (a BaseException) in the middle of the write, after part of the
+    transaction is applied, and a transaction cannot be rolled back. So it is refused here,
+    before any transaction, and not echoed back (it cannot be encoded in the answer either).
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{field} must be valid Unicode text (no lone surrogates)", details={"field": field}
+        ) from None
+    return value
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -91,6 +108,7 @@ def new_item(body: dict[str, Any]) -> NewItem:
         added_by = DEFAULT_ADDED_BY
     if not isinstance(added_by, str):
         raise ValidationError("added_by must be a string", details={"added_by": added_by})
+    text(added_by, "added_by")
     if len(added_by) > ADDED_BY_MAX:
         raise ValidationError(
             f"added_by must be at most {ADDED_BY_MAX} characters",

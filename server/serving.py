@@ -6,11 +6,12 @@ import asyncio
 import signal
 
 from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
 from hypercorn.protocol import ws_stream
 from quart import Quart
 from wsproto.extensions import PerMessageDeflate
 
+from . import hypercorn_limits
+from .hypercorn_limits import LimitedConfig
 from .settings import Settings
 
 
@@ -30,10 +31,12 @@ def decline_websocket_compression() -> None:
     ws_stream.PerMessageDeflate = _DeclinedDeflate  # type: ignore[misc]
 
 
-def hypercorn_config(settings: Settings) -> Config:
-    config = Config()
+def hypercorn_config(settings: Settings) -> LimitedConfig:
+    config = LimitedConfig()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.websocket_max_message_size = settings.max_message_bytes
+    config.send_timeout = settings.send_timeout_seconds
+    config.ping_seconds = settings.ping_seconds or None
     config.accesslog = None
     config.graceful_timeout = 5
     return config
@@ -42,6 +45,7 @@ def hypercorn_config(settings: Settings) -> Config:
 async def serve(app: Quart, settings: Settings, banner: str = "playsync") -> None:
     """Serve until SIGINT or SIGTERM."""
     decline_websocket_compression()
+    hypercorn_limits.install()
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
