@@ -68,7 +68,7 @@ async def _write(room: Room, fn, *args, **kwargs) -> None:
         # last guard, so that the client gets an answer and the server keeps serving.
         log.error("a REST write to %s could not be applied: %r", room.name, exc)
         raise ApiError(
-            "The change could not be applied to the playlist", code="VALIDATION_ERROR"
+            "The change could not be applied to the playlist", code=ErrorCode.VALIDATION_ERROR
         ) from None
     await room.persisted()
 
@@ -123,7 +123,7 @@ async def add_item(name: str):
         if len(room.playlist.items) >= state.settings.max_items:
             raise ApiError(
                 f"The playlist is full ({state.settings.max_items} items)",
-                code="PLAYLIST_FULL",
+                code=ErrorCode.PLAYLIST_FULL,
                 details={"max_items": state.settings.max_items},
             )
         if any(item.track_id == new.track_id for item in room.playlist.items):

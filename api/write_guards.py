@@ -14,7 +14,7 @@ from server.surfaces.browser_origin import FORBIDDEN_ORIGIN, MESSAGE, is_allowed
 from server.surfaces.context import app_state
 from server.surfaces.throttle import RateLimiter, parse_rate
 
-from .errors import error_response
+from .errors import ErrorCode, error_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LIMITER = "playsync.rate_limiter"
@@ -57,7 +57,7 @@ async def limit_write_rate():
     retry_after = max(1, math.ceil(wait))
     response = error_response(
         429,
-        "RATE_LIMITED",
+        ErrorCode.RATE_LIMITED,
         "Too many writes; try again later",
         {"retry_after": retry_after, "rate_limit": app_state().settings.rate_limit},
     )
