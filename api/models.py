@@ -189,17 +189,10 @@ class StreamEvent(BaseModel):
 # -- requests -------------------------------------------------------------------------------
 
 # What api.validation.track_id takes: an integer (or integer-valued number), or ASCII digits.
-TrackRef = Annotated[
-    int | str,
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer"},
-                {"type": "string", "pattern": r"^\s*-?[0-9]{1,4000}\s*$"},
-            ]
-        }
-    ),
-]
+TRACK_REF: dict[str, Any] = {
+    "anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*-?[0-9]{1,4000}\s*$"}]
+}
+TrackRef = Annotated[int | str, WithJsonSchema(TRACK_REF)]
 
 
 class Request(BaseModel):
@@ -217,17 +210,16 @@ class NewPlaylistItem(Request):
                 {"required": ["track_id"], "properties": {"track_id": {"not": {"type": "null"}}}},
                 {
                     "required": ["track"],
-                    "properties": {
-                        "track_id": {"type": "null"},
-                        "track": {"not": {"type": "null"}},
-                    },
+                    "properties": {"track_id": {"type": "null"}, "track": TRACK_REF},
                 },
             ]
         }
     )
 
     track_id: TrackRef | None = Field(None, description="The library track to add")
-    track: TrackRef | None = Field(None, description="Alias of `track_id`")
+    track: Annotated[Any, WithJsonSchema({})] = Field(
+        None, description="Alias of `track_id`, read only when `track_id` is absent or null"
+    )
     added_by: str | None = Field(
         DEFAULT_ADDED_BY,
         max_length=ADDED_BY_MAX,
