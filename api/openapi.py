@@ -265,6 +265,7 @@ class PlaysyncOpenAPI(OpenAPIProvider):
         spec["paths"] = _without_titles(dict(spec["paths"]), properties=True)
         spec["components"] = _without_titles(spec["components"], properties=True)
         self._add_fall_throughs(spec["paths"])
+        _add_links(spec["paths"])
         return spec
 
     def _add_fall_throughs(self, paths: Json) -> None:
@@ -295,6 +296,8 @@ class PlaysyncOpenAPI(OpenAPIProvider):
                 operation = {
                     **operation,
                     "operationId": "_".join([operation["operationId"], *given.values()]),
+                    "summary": f"{operation.get('summary', '')}: "
+                    + ", ".join(f"the `{k}` `{v}`" for k, v in given.items()),
                     "deprecated": True,
                     "description": f"`{template}` with "
                     + ", ".join(f"`{k}` = `{v}`" for k, v in given.items())
@@ -306,6 +309,37 @@ class PlaysyncOpenAPI(OpenAPIProvider):
                 if not operation["parameters"]:
                     del operation["parameters"]
                 paths.setdefault(path, {})[method] = operation
+
+
+def _add_links(paths: Json) -> None:
+    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``).
+
+    The created item's ``id`` fills ``item_id``; the other path parameters are the request's.
+    Clients and schemathesis's stateful phase follow them.
+    """
+    for path, item in paths.items():
+        for operation in item.values():
+            created = operation["responses"].get("201")
+            if created is None:
+                continue
+            links = {}
+            for other_path, other_item in paths.items():
+                rest = other_path.removeprefix(path)
+                if other_path == rest or not rest.startswith("{item_id}"):
+                    continue
+                for other in other_item.values():
+                    parameters = {
+                        p["name"]: f"$request.path.{p['name']}"
+                        for p in other.get("parameters", [])
+                        if p["in"] == "path"
+                    }
+                    parameters["item_id"] = "$response.body#/id"
+                    links[other["operationId"]] = {
+                        "operationId": other["operationId"],
+                        "parameters": parameters,
+                    }
+            if links:
+                created["links"] = links
 
 
 def _ref(name: str) -> Json:
