@@ -143,7 +143,12 @@ def register_error_handlers(app: Quart) -> None:
         message = exc.description or exc.name
         if status == 413:
             message = "Request body too large"
-        return error_response(status, code, message)
+        response = error_response(status, code, message)
+        # werkzeug's own headers: a 405 says which methods the path allows (RFC 9110 `Allow`).
+        for key, value in exc.get_headers():
+            if key.lower() != "content-type":
+                response.headers[key] = value
+        return response
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception):

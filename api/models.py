@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 
+from crdt import diff
 from crdt.names import PLAYLIST_NAME
 from crdt.schema import DEFAULT_ADDED_BY
 
@@ -150,6 +151,19 @@ class Error(Response):
     error: ErrorDetail
 
 
+# The document's change types (crdt/diff.py names each once), between the stream's own messages.
+EVENT_TYPES = (
+    "connection.established",
+    *(
+        value
+        for name, value in vars(diff).items()
+        if name.startswith(("TRACK_", "PLAYLIST_")) and isinstance(value, str)
+    ),
+    "ping",
+    "pong",
+)
+
+
 class PlaylistEmptied(BaseModel):
     id: str
     is_playing: Literal[False]
@@ -162,22 +176,12 @@ class PlaylistItems(BaseModel):
 class StreamEvent(BaseModel):
     """One message of the event stream (a WebSocket text frame, or an SSE `data:`)."""
 
-    type: Literal[
-        "connection.established",
-        "track.added",
-        "track.removed",
-        "track.moved",
-        "track.voted",
-        "track.playing",
-        "playlist.updated",
-        "ping",
-        "pong",
-    ]
+    type: str = Field(json_schema_extra={"enum": list(EVENT_TYPES)})
     payload: PlaylistItem | PlaylistEmptied | PlaylistItems | dict[str, str] | None = Field(
         None,
         description="`track.added`, `track.moved`, `track.voted`, `track.playing`: the full item; "
         "`track.removed`: `{id}`; `track.playing` when playback stops: `{id, is_playing: false}`; "
-        "`playlist.updated`: `{items: [all, in order]}`",
+        "the `playlist.*` snapshot: `{items: [all, in order]}`",
     )
     seq: int | None = Field(
         None, description="On every `track.*` and `playlist.*` event; increases per playlist"
@@ -189,17 +193,10 @@ class StreamEvent(BaseModel):
 # -- requests -------------------------------------------------------------------------------
 
 # What api.validation.track_id takes: an integer (or integer-valued number), or ASCII digits.
-TrackRef = Annotated[
-    int | str,
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer"},
-                {"type": "string", "pattern": r"^\s*-?[0-9]{1,4000}\s*$"},
-            ]
-        }
-    ),
-]
+TRACK_REF: dict[str, Any] = {
+    "anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*-?[0-9]{1,4000}\s*$"}]
+}
+TrackRef = Annotated[int | str, WithJsonSchema(TRACK_REF)]
 
 
 class Request(BaseModel):
@@ -217,17 +214,16 @@ class NewPlaylistItem(Request):
                 {"required": ["track_id"], "properties": {"track_id": {"not": {"type": "null"}}}},
                 {
                     "required": ["track"],
-                    "properties": {
-                        "track_id": {"type": "null"},
-                        "track": {"not": {"type": "null"}},
-                    },
+                    "properties": {"track_id": {"type": "null"}, "track": TRACK_REF},
                 },
             ]
         }
     )
 
     track_id: TrackRef | None = Field(None, description="The library track to add")
-    track: TrackRef | None = Field(None, description="Alias of `track_id`")
+    track: Annotated[Any, WithJsonSchema({})] = Field(
+        None, description="Alias of `track_id`, read only when `track_id` is absent or null"
+    )
     added_by: str | None = Field(
         DEFAULT_ADDED_BY,
         max_length=ADDED_BY_MAX,
@@ -280,8 +276,8 @@ class Paging(BaseModel):
 class StreamQuery(BaseModel):
     since: int = Field(
         ge=0,
-        description="Last seq seen: replays the events after it, or a `playlist.updated` "
-        "snapshot when it is too old. A value that is not an integer is ignored.",
+        description="Last seq seen: replays the events after it, or a snapshot of the whole "
+        "playlist when it is too old. A value that is not an integer is ignored.",
     )
 
 

@@ -30,7 +30,8 @@ from pydantic import BaseModel, RootModel
 from pydantic.json_schema import JsonSchemaMode
 from quart import Quart
 from quart_schema import QuartSchema
-from quart_schema.openapi import Info, OpenAPIProvider, Tag
+from quart_schema.openapi import PATH_RE, Info, OpenAPIProvider, Tag
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter
 
@@ -263,7 +264,82 @@ class PlaysyncOpenAPI(OpenAPIProvider):
         spec = super().schema()
         spec["paths"] = _without_titles(dict(spec["paths"]), properties=True)
         spec["components"] = _without_titles(spec["components"], properties=True)
+        self._add_fall_throughs(spec["paths"])
+        _add_links(spec["paths"])
         return spec
+
+    def _add_fall_throughs(self, paths: Json) -> None:
+        """Methods a fixed path answers through a templated route (``PATCH /stop/``: the item
+        whose id is ``stop``): the url map routes them, so the document lists them.
+
+        Fixed paths (``history``, ``stop``) win over item ids only for their own methods.
+        """
+        adapter = self._app.url_map.bind("localhost")
+        for rule in self.generate_rules():
+            fixed = [arg for arg in rule.arguments if arg not in (rule.defaults or {})]
+            if fixed not in ([], ["name"]):
+                continue
+            path = PATH_RE.sub(r"{\1}", rule.rule)
+            concrete = path.replace("{name}", "x")
+            for method in sorted(WRITES | {"get"}):
+                if method.upper() in rule.methods:
+                    continue
+                try:
+                    other, values = adapter.match(concrete, method.upper(), return_rule=True)
+                except HTTPException:
+                    continue
+                template = PATH_RE.sub(r"{\1}", other.rule)
+                operation = paths.get(template, {}).get(method)
+                if operation is None or template == path:
+                    continue
+                given = {k: v for k, v in values.items() if k != "name"}
+                operation = {
+                    **operation,
+                    "operationId": "_".join([operation["operationId"], *given.values()]),
+                    "summary": f"{operation.get('summary', '')}: "
+                    + ", ".join(f"the `{k}` `{v}`" for k, v in given.items()),
+                    "deprecated": True,
+                    "description": f"`{template}` with "
+                    + ", ".join(f"`{k}` = `{v}`" for k, v in given.items())
+                    + ": a fixed path wins over an item id only for its own methods.",
+                    "parameters": [
+                        p for p in operation.get("parameters", []) if p["name"] not in given
+                    ],
+                }
+                if not operation["parameters"]:
+                    del operation["parameters"]
+                paths.setdefault(path, {})[method] = operation
+
+
+def _add_links(paths: Json) -> None:
+    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``).
+
+    The created item's ``id`` fills ``item_id``; the other path parameters are the request's.
+    Clients and schemathesis's stateful phase follow them.
+    """
+    for path, item in paths.items():
+        for operation in item.values():
+            created = operation["responses"].get("201")
+            if created is None:
+                continue
+            links = {}
+            for other_path, other_item in paths.items():
+                rest = other_path.removeprefix(path)
+                if other_path == rest or not rest.startswith("{item_id}"):
+                    continue
+                for other in other_item.values():
+                    parameters = {
+                        p["name"]: f"$request.path.{p['name']}"
+                        for p in other.get("parameters", [])
+                        if p["in"] == "path"
+                    }
+                    parameters["item_id"] = "$response.body#/id"
+                    links[other["operationId"]] = {
+                        "operationId": other["operationId"],
+                        "parameters": parameters,
+                    }
+            if links:
+                created["links"] = links
 
 
 def _ref(name: str) -> Json:
