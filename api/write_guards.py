@@ -33,8 +33,9 @@ async def refuse_foreign_origin():
 
 def _limiter() -> RateLimiter | None:
     if _LIMITER not in current_app.extensions:
-        rate = app_state().settings.rate_limit
-        current_app.extensions[_LIMITER] = RateLimiter(parse_rate(rate)) if rate else None
+        text = app_state().settings.rate_limit
+        rate = parse_rate(text) if text else 0.0
+        current_app.extensions[_LIMITER] = RateLimiter(rate) if rate > 0 else None  # 0/s: off
     return current_app.extensions[_LIMITER]
 
 
