@@ -147,6 +147,22 @@ SHARED_ERRORS: tuple[SharedError, ...] = (
         _writes,
     ),
     SharedError(
+        ErrorDoc(
+            403,
+            (ErrorCode.FORBIDDEN_ORIGIN,),
+            "A browser page whose Origin is not on the CORS allow-list (CONTRACT §8)",
+        ),
+        _writes,
+    ),
+    SharedError(
+        ErrorDoc(
+            429,
+            (ErrorCode.RATE_LIMITED,),
+            "Too many writes from this client (`--rate-limit`); see `Retry-After`",
+        ),
+        _writes,
+    ),
+    SharedError(
         ErrorDoc(404, (ErrorCode.NOT_FOUND,), "The playlist name is invalid"),
         _names_a_playlist,
     ),

@@ -106,7 +106,9 @@ def _compact_json(value: object) -> str:
     ErrorCode.VALIDATION_ERROR,
     ErrorCode.TRACK_NOT_FOUND,
     ErrorCode.DUPLICATE_TRACK,
-    description="Invalid body, unknown track, or the track is already in the playlist "
+    ErrorCode.PLAYLIST_FULL,
+    description="Invalid body, unknown track, the track is already in the playlist "
+    "or the playlist is full "
     '(details `{"track_id": N}`)',
 )
 async def add_item(name: str):

@@ -10,7 +10,7 @@ import math
 
 from quart import Quart, current_app, g, request
 
-from server.surfaces.browser_origin import FORBIDDEN_ORIGIN, MESSAGE, is_allowed_origin
+from server.surfaces.browser_origin import MESSAGE, is_allowed_origin
 from server.surfaces.context import app_state
 from server.surfaces.throttle import RateLimiter, parse_rate
 
@@ -28,13 +28,14 @@ async def refuse_foreign_origin():
     allowed = app_state().settings.cors_origins
     if is_allowed_origin(origin, host=request.headers.get("Host"), allowed=allowed):
         return None
-    return error_response(403, FORBIDDEN_ORIGIN, MESSAGE, {"origin": origin})
+    return error_response(403, ErrorCode.FORBIDDEN_ORIGIN, MESSAGE, {"origin": origin})
 
 
 def _limiter() -> RateLimiter | None:
     if _LIMITER not in current_app.extensions:
-        rate = app_state().settings.rate_limit
-        current_app.extensions[_LIMITER] = RateLimiter(parse_rate(rate)) if rate else None
+        text = app_state().settings.rate_limit
+        rate = parse_rate(text) if text else 0.0
+        current_app.extensions[_LIMITER] = RateLimiter(rate) if rate > 0 else None  # 0/s: off
     return current_app.extensions[_LIMITER]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from crdt.names import is_playlist_name
@@ -33,6 +34,9 @@ from .websocket import (
     WebSocketConnection,
     refuse_handshake,
 )
+
+if TYPE_CHECKING:  # settings belong to the entry points; surfaces only read them
+    from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ async def _serve_peer(state: AppState, scope: Scope, receive: Receive, send: Sen
         await asyncio.shield(_leave(room, session, conn))
 
 
-def _reader_budget(settings) -> TokenBucket | None:
+def _reader_budget(settings: Settings) -> TokenBucket | None:
     """The peer's bytes per second; the burst lets one largest message through at once."""
     rate = settings.peer_bytes_per_second
     return TokenBucket(rate, max(rate, settings.max_message_bytes)) if rate else None
