@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
 
+from server.engine.auth import Role
 from server.engine.storage import StorageError
 from server.surfaces.context import app_state
 
+from .auth import current_grant
 from .errors import error_response
 from .openapi import docs_page, openapi_spec
 from .pagination import paginate
@@ -38,7 +40,8 @@ async def list_playlists():
             "updated_at": iso(stored[name].updated_at) if name in stored else None,
         }
         for name in names
-        if name in stored or state.rooms.rooms[name].playlist.items
+        if (name in stored or state.rooms.rooms[name].playlist.items)
+        and (not state.authorizer.enabled or current_grant().can(Role.READ, name))
     ]
     return jsonify(paginate(items))
 

@@ -7,6 +7,7 @@ room in one transaction, wait until it is stored, answer from the projection.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import uuid4
 
 from quart import Blueprint, Response, current_app, jsonify
@@ -18,6 +19,7 @@ from server.engine.room import Room, utc_now_iso
 from server.surfaces.context import app_state
 
 from . import validation
+from .auth import default_added_by
 from .errors import ApiError, NotFound
 from .pagination import paginate
 from .serializers import item_json
@@ -66,7 +68,10 @@ def _compact_json(value: object) -> str:
 async def add_item(name: str):
     state = app_state()
     name = validation.playlist_name(name)
-    new = validation.new_item(await validation.json_object())
+    body = await validation.json_object()
+    new = validation.new_item(body)
+    if body.get("added_by") in (None, "") and (subject := default_added_by()):
+        new = replace(new, added_by=subject[: validation.ADDED_BY_MAX])  # the token's sub
     track = state.library.get(new.track_id)
     if track is None:
         raise ApiError(

@@ -11,6 +11,7 @@ from api import register_api
 from api.serializers import event_json
 
 from .asgi import PlaysyncApp
+from .engine.auth import Authorizer, authorizer_for
 from .engine.bus import LocalBus, UpdateBus
 from .engine.library import Library
 from .engine.persistence import CompactionPolicy
@@ -29,6 +30,7 @@ def create_app(
     *,
     storage: Storage | None = None,
     bus: UpdateBus | None = None,
+    authorizer: Authorizer | None = None,
 ) -> PlaysyncApp:
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
@@ -60,6 +62,7 @@ def create_app(
         library=library,
         rooms=rooms,
         writer_key=f"server:{uuid4()}",
+        authorizer=authorizer or authorizer_for(settings.auth_secret),
     )
     app.extensions[EXTENSION] = state
 

@@ -1,4 +1,4 @@
-"""The ``playsync`` command: ``serve`` and ``seed`` (CONTRACT §1)."""
+"""The ``playsync`` command: ``serve``, ``seed`` and ``token`` (CONTRACT §1)."""
 
 from __future__ import annotations
 
@@ -26,16 +26,55 @@ def _parser() -> argparse.ArgumentParser:
         help="wrap every list in {count, next, previous, results} (env PLAYSYNC_PAGINATE=1)",
     )
 
+    serve.add_argument(
+        "--auth-secret", help="require signed tokens on every surface (env PLAYSYNC_AUTH_SECRET)"
+    )
+
     seed = commands.add_parser("seed", help="store the track library and the demo playlist")
     seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     seed.add_argument("--tracks-only", action="store_true", help="only the track library")
+    _add_token_parser(commands)
     return parser
+
+
+def _add_token_parser(commands: argparse._SubParsersAction) -> None:
+    token = commands.add_parser("token", help="print a signed access token (CONTRACT §8)")
+    token.add_argument("--playlist", required=True, help="a playlist name, or '*' for all")
+    token.add_argument("--role", required=True, choices=("read", "write", "admin"))
+    token.add_argument("--ttl", default="1h", help="time to live: 90s, 15m, 1h, 7d (default 1h)")
+    token.add_argument("--subject", default="playsync", help="who the token names (its sub)")
+    token.add_argument("--auth-secret", help="the server's secret (env PLAYSYNC_AUTH_SECRET)")
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a token signed with the server's secret; exit 2 on a bad argument."""
+    from .engine.auth import mint, parse_ttl
+
+    if not settings.auth_secret:
+        print(
+            "playsync token: no secret: pass --auth-secret or set PLAYSYNC_AUTH_SECRET",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        token = mint(
+            settings.auth_secret,
+            playlist=args.playlist,
+            role=args.role,
+            subject=args.subject,
+            ttl_seconds=parse_ttl(args.ttl),
+        )
+    except ValueError as exc:
+        print(f"playsync token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Defaults, then environment, then flags."""
     settings = Settings.from_env()
-    for name in ("host", "port", "database_url"):
+    for name in ("host", "port", "database_url", "auth_secret"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)
@@ -76,6 +115,8 @@ async def _serve(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "token":
+        return _token(settings_from(args), args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -35,6 +35,7 @@ class Settings:
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
     web_root: Path = DEFAULT_WEB_ROOT
+    auth_secret: str | None = None  # signs access tokens (CONTRACT §8); None: auth off
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +58,6 @@ class Settings:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
         if "PLAYSYNC_WEB_ROOT" in env:
             settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
+        if env.get("PLAYSYNC_AUTH_SECRET"):
+            settings.auth_secret = env["PLAYSYNC_AUTH_SECRET"]
         return settings

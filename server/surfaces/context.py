@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from quart import current_app
 
+from server.engine.auth import AllowAll, Authorizer
 from server.engine.library import Library
 from server.engine.rooms import RoomManager
 from server.engine.storage import Storage
@@ -25,6 +26,8 @@ class AppState:
     rooms: RoomManager
     writer_key: str
     """This process's own key in every vote counter (``server:<uuid>``)."""
+    authorizer: Authorizer = field(default_factory=AllowAll)
+    """Who may do what (CONTRACT §8); everything open unless ``--auth-secret`` is set."""
 
 
 def app_state() -> AppState:

@@ -24,6 +24,7 @@ from crdt.names import is_playlist_name
 from server.engine.events import Listener, Message, Overflowed
 from server.engine.room import Room
 
+from .access import Refused, playlist_grant
 from .context import app_state
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,12 @@ async def events_websocket(name: str):
     state = app_state()
     if not is_playlist_name(name):
         await websocket.close(WS_1008_POLICY_VIOLATION, "invalid playlist name")
+        return
+    try:
+        playlist_grant(state.authorizer, websocket.args.get("token"), name)
+    except Refused as refused:  # after the handshake, so that browsers see the 44xx code
+        await websocket.accept()
+        await websocket.close(refused.code, refused.reason)
         return
     room = await state.rooms.get(name)
     listener, missed = _subscribe(room, _since(websocket.args.get("since")))

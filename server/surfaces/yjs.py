@@ -13,9 +13,11 @@ import logging
 from urllib.parse import unquote
 
 from crdt.names import is_playlist_name
+from server.engine.auth import Role
 from server.engine.room import Room
 from server.engine.sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 
+from .access import Refused, playlist_grant, query_token
 from .context import AppState
 from .websocket import (
     WS_1003_UNSUPPORTED_DATA,
@@ -51,8 +53,14 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
         conn.close(WS_4404_UNKNOWN_ROOM, "invalid playlist name")
         await conn.finish()
         return
+    try:
+        grant = playlist_grant(state.authorizer, query_token(scope["query_string"]), name)
+    except Refused as refused:
+        conn.close(refused.code, refused.reason)
+        await conn.finish()
+        return
     room = await state.rooms.get(name)
-    session = PeerSession(conn)
+    session = PeerSession(conn, read_only=not grant.can(Role.WRITE, name))
     room.add_peer(conn)
     try:
         for message in greeting(room):

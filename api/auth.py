@@ -1,0 +1,140 @@
+"""REST access control (CONTRACT §8): a ``Bearer`` token on every ``/api/`` request.
+
+One before-request hook decides for every route, so a new route is guarded
+without doing anything: the playlist is the route's ``name`` (``default`` for
+``/api/playlist/…``), the action is ``read`` for GET and HEAD, ``write`` for
+every other method, ``admin`` under ``/api/admin/``. What is not in a playlist
+(the track library, the list of playlists) is readable with any valid token.
+Routes that need more than that rule say so with :func:`require`.
+
+Open whatever the mode: the OpenAPI document and its docs page, CORS
+preflights, and everything outside ``/api/`` (health, the web client, which
+carries its token itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from quart import Quart, g, request
+
+from server.engine.auth import Forbidden, Grant, Role, Unauthenticated
+from server.surfaces.context import app_state
+
+from .errors import ApiError, error_response
+
+PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/docs/"})
+# EventSource cannot set headers: the SSE stream also takes ``?token=`` (as the WebSockets do).
+QUERY_TOKEN_ENDPOINTS = frozenset({"stream.events_sse"})
+READ_METHODS = frozenset({"GET", "HEAD"})
+ADMIN_PREFIX = "/api/admin"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "UNAUTHORIZED"
+
+
+class AccessDenied(ApiError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+def bearer_token() -> str | None:
+    """The token of ``Authorization: Bearer T`` (or ``?token=`` where headers cannot be set)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if request.endpoint in QUERY_TOKEN_ENDPOINTS:
+        return request.args.get("token") or None
+    return None
+
+
+def current_grant() -> Grant:
+    """The grant of this request's token (checked once, then kept on ``g``)."""
+    grant = g.get("grant")
+    if grant is None:
+        try:
+            grant = app_state().authorizer.grant(bearer_token())
+        except Unauthenticated as exc:
+            raise Unauthorized(str(exc)) from None
+        g.grant = grant
+    return grant
+
+
+def _check(action: Role, playlist: str | None) -> Grant:
+    try:
+        return current_grant().require(action, playlist)
+    except Forbidden as exc:
+        raise AccessDenied(str(exc), details={"role": action.label, "playlist": playlist}) from None
+
+
+def route_action() -> Role:
+    if request.path.startswith(ADMIN_PREFIX):
+        return Role.ADMIN
+    return Role.READ if request.method in READ_METHODS else Role.WRITE
+
+
+def route_playlist() -> str | None:
+    name = (request.view_args or {}).get("name")
+    return name if isinstance(name, str) else None
+
+
+async def check_access() -> None:
+    """The before-request hook: 401 without a valid token, 403 without a fitting one."""
+    if not app_state().authorizer.enabled:
+        return
+    path = request.path
+    if request.method == "OPTIONS" or not path.startswith("/api/") or path in PUBLIC_PATHS:
+        return
+    _check(route_action(), route_playlist())
+
+
+def require(role: Role | str, playlist: Callable[..., str | None] | None = None):
+    """A route decorator: the request's token must allow ``role``.
+
+    On the route's playlist (its ``name`` argument) by default, or on what
+    ``playlist(**route_kwargs)`` returns; ``None`` means not one playlist,
+    which takes a ``*`` token to change::
+
+        @admin.delete("/playlists/<name>/")
+        @require("admin")
+        async def delete_playlist(name): ...
+
+        @admin.post("/tracks/")
+        @require("admin", playlist=lambda **_: None)  # the library: admin on '*'
+        async def add_track(): ...
+
+    With auth off it lets everything through, as the rest of the API does.
+    """
+    action = role if isinstance(role, Role) else Role.named(role)
+
+    def decorate(view: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @wraps(view)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            if app_state().authorizer.enabled:
+                target = playlist(**kwargs) if playlist else kwargs.get("name")
+                _check(action, target)
+            return await view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def default_added_by() -> str | None:
+    """Who a new item is added by when the body does not say: the token's ``sub``."""
+    return current_grant().subject if app_state().authorizer.enabled else None
+
+
+def register_auth(app: Quart) -> None:
+    app.before_request(check_access)
+
+    @app.errorhandler(Unauthorized)
+    async def _unauthorized(exc: Unauthorized):
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="playsync"'
+        return response
