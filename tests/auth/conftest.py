@@ -20,7 +20,7 @@ from server.engine.auth import mint
 
 from ..conftest import ServerProcess, seed_tracks
 
-SECRET = "test-secret-" + "x" * 32  # PyJWT warns below 32 bytes
+SECRET = "test-secret-" + "x" * 64  # PyJWT warns below 32 bytes (64 for HS512)
 OTHER_SECRET = "another-secret-" + "y" * 32
 
 # Expected outcome of a token kind, for an action the kind's role allows or not.
