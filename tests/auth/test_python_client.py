@@ -10,7 +10,7 @@ from ..conftest import ROOT
 from .conftest import SECRET
 
 sys.path.insert(0, str(ROOT / "examples"))  # where the notebooks import it from
-from playsync_client import LocalServer, Replica, rest_client, wait_until  # noqa: E402
+from playsync_client import LocalServer, Replica, rest_client, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
