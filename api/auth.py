@@ -130,6 +130,64 @@ def default_added_by() -> str | None:
     return current_grant().subject if app_state().authorizer.enabled else None
 
 
+# -- the OpenAPI document ------------------------------------------------------------------
+
+BEARER_SCHEME = "bearerAuth"
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _refusal(status: int, code: str, message: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Error"} if "Error" in schemas else {"type": "object"}
+    example = {"error": {"code": code, "message": message, "details": {}}}
+    return {
+        "description": f"{message} (`{code}`; only with --auth-secret)",
+        "content": {"application/json": {"schema": schema, "example": example}},
+    }
+
+
+def document_security(spec: dict[str, Any]) -> dict[str, Any]:
+    """Declare the bearer scheme of CONTRACT §8 in an OpenAPI document built elsewhere.
+
+    Kept apart from the document's builder: it follows this module's rules (what
+    is public, what takes ``?token=``), so the two cannot drift. Security is
+    optional in the document (``{}``) because a server without a secret needs none.
+    """
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    spec["components"].setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A token of `playsync token` (HS256; claims sub, exp, playlist, role), "
+        "required when the server runs with --auth-secret. GET needs role read on the "
+        "playlist, other methods write, /api/admin/ admin; `*` is every playlist.",
+    }
+    spec["security"] = [{BEARER_SCHEME: []}, {}]
+    for path, item in spec.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            if not path.startswith("/api/") or path in PUBLIC_PATHS:
+                operation["security"] = []
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", _refusal(401, "UNAUTHORIZED", "No valid token", schemas))
+            responses.setdefault(
+                "403", _refusal(403, "FORBIDDEN", "The token does not allow this", schemas)
+            )
+            if path.endswith("/stream"):
+                operation.setdefault("parameters", []).append(
+                    {
+                        "name": "token",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "The token, for EventSource clients that cannot "
+                        "set headers (instead of Authorization: Bearer).",
+                    }
+                )
+    return spec
+
+
 def register_auth(app: Quart) -> None:
     app.before_request(check_access)
 

@@ -15,6 +15,7 @@ from typing import Any
 from crdt.names import PLAYLIST_NAME
 from crdt.schema import DEFAULT_ADDED_BY
 
+from .auth import document_security
 from .pagination import MAX_PAGE_SIZE
 from .tracks import DEFAULT_ORDERING, ORDERING_FIELDS
 from .validation import ADDED_BY_MAX
@@ -618,7 +619,8 @@ def openapi_spec() -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": _schemas(), "parameters": _parameters()},
     }
-    return copy.deepcopy(spec)  # no dict shared between operations, nor between calls
+    # no dict shared between operations, nor between calls; then the bearer scheme (§8)
+    return document_security(copy.deepcopy(spec))
 
 
 # -- the docs page -------------------------------------------------------------------------

@@ -208,3 +208,20 @@ def test_a_cors_preflight_needs_no_token(anonymous) -> None:
     )
     assert response.status_code == 200, response.text
     assert "authorization" in response.headers.get("Access-Control-Allow-Headers", "").lower()
+
+
+def test_the_openapi_document_declares_the_bearer_scheme(anonymous) -> None:
+    spec = anonymous.get("/api/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert {"bearerAuth": []} in spec["security"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":  # of the path, not an operation
+                continue
+            if path in PUBLIC or not path.startswith("/api/"):
+                assert operation["security"] == [], (method, path)
+                continue
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)
+            if path.endswith("/stream"):
+                assert "token" in [p.get("name") for p in operation["parameters"]], path
