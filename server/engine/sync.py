@@ -22,13 +22,12 @@ from pycrdt import (
 )
 
 from .origins import PeerOrigin
-from .room import Peer, Room
+from .room import EMPTY_UPDATE, Peer, Room
 
 MESSAGE_AUTH = 2
 MESSAGE_PERMISSION_DENIED = 0  # the auth message's one subtype (y-protocols/auth)
 READ_ONLY_REASON = "read-only access: document updates are ignored"
 MESSAGE_QUERY_AWARENESS = 3
-EMPTY_UPDATE = b"\x00\x00"
 
 
 class ProtocolError(ValueError):
