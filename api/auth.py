@@ -29,7 +29,7 @@ PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/docs/"})
 # EventSource cannot set headers: the SSE stream also takes ``?token=`` (as the WebSockets do).
 QUERY_TOKEN_ENDPOINTS = frozenset({"stream.events_sse"})
 READ_METHODS = frozenset({"GET", "HEAD"})
-ADMIN_PREFIX = "/api/admin"
+ADMIN_PATH = "/api/admin"
 
 
 class Unauthorized(ApiError):
@@ -73,7 +73,7 @@ def _check(action: Role, playlist: str | None) -> Grant:
 
 
 def route_action() -> Role:
-    if request.path.startswith(ADMIN_PREFIX):
+    if request.path == ADMIN_PATH or request.path.startswith(ADMIN_PATH + "/"):
         return Role.ADMIN
     return Role.READ if request.method in READ_METHODS else Role.WRITE
 
@@ -96,17 +96,20 @@ async def check_access() -> None:
 def require(role: Role | str, playlist: Callable[..., str | None] | None = None):
     """A route decorator: the request's token must allow ``role``.
 
-    On the route's playlist (its ``name`` argument) by default, or on what
-    ``playlist(**route_kwargs)`` returns; ``None`` means not one playlist,
-    which takes a ``*`` token to change::
+    On the route's playlist (its ``name`` argument; a route without one is
+    not in one playlist, which takes a ``*`` token to change), or on what
+    ``playlist(**route_kwargs)`` returns::
 
         @admin.delete("/playlists/<name>/")
-        @require("admin")
+        @require("admin")  # admin on this playlist, or on '*'
         async def delete_playlist(name): ...
 
         @admin.post("/tracks/")
-        @require("admin", playlist=lambda **_: None)  # the library: admin on '*'
+        @require("admin")  # the library: admin on '*'
         async def add_track(): ...
+
+    The before-request hook already requires ``admin`` under ``/api/admin/``;
+    the decorator is for routes elsewhere, or to say so where it is read.
 
     With auth off it lets everything through, as the rest of the API does.
     """
