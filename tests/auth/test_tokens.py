@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import jwt
@@ -157,3 +158,15 @@ def test_playsync_token_takes_the_secret_as_a_flag_and_needs_one() -> None:
 def test_playsync_token_refuses_bad_arguments(args: tuple[str, ...]) -> None:
     done = playsync("token", *args, PLAYSYNC_AUTH_SECRET=SECRET)
     assert done.returncode != 0 and done.stdout == ""
+
+
+def test_playsync_token_reads_the_secret_from_a_dot_env_file(tmp_path) -> None:
+    (tmp_path / ".env").write_text(f"PLAYSYNC_AUTH_SECRET={SECRET}\n")
+    environment = {k: v for k, v in os.environ.items() if k != "PLAYSYNC_AUTH_SECRET"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "playsync"), "token", "--playlist", "jazz",
+         "--role", "read"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert AUTH.grant(done.stdout.strip()).playlist == "jazz"
