@@ -56,12 +56,20 @@ class Forbidden(Exception):
 class Grant:
     """What one token allows: ``role`` on ``playlist`` (a name or ``*``), for ``subject``.
 
-    ``subject`` is None when auth is off: nobody in particular.
+    ``subject`` is None when auth is off: nobody in particular. ``expires_at``
+    (the token's ``exp``, Unix seconds) is None when nothing expires.
     """
 
     subject: str | None
     role: Role
     playlist: str
+    expires_at: float | None = None
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Until the token expires (a long-lived connection ends then); None: never."""
+        if self.expires_at is None:
+            return None
+        return max(0.0, self.expires_at - (time.time() if now is None else now))
 
     def can(self, action: Role, playlist: str | None) -> bool:
         """Whether this grant allows ``action`` on ``playlist``.
@@ -145,7 +153,12 @@ def _grant_from(claims: dict) -> Grant:
     if not isinstance(role, str):
         raise Unauthenticated("invalid token: role must be read, write or admin")
     try:
-        return Grant(subject=subject, role=Role.named(role), playlist=playlist)
+        return Grant(
+            subject=subject,
+            role=Role.named(role),
+            playlist=playlist,
+            expires_at=float(claims["exp"]),
+        )
     except ValueError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
 

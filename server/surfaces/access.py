@@ -16,6 +16,9 @@ WS_4401_UNAUTHORIZED = 4401
 WS_4403_FORBIDDEN = 4403
 
 
+EXPIRED = "the token has expired"
+
+
 class Refused(Exception):
     """The connection may not go on: close it with ``code`` and ``reason``."""
 

@@ -17,7 +17,7 @@ from server.engine.auth import Role
 from server.engine.room import Room
 from server.engine.sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 
-from .access import Refused, playlist_grant, query_token
+from .access import EXPIRED, WS_4401_UNAUTHORIZED, Refused, playlist_grant, query_token
 from .context import AppState
 from .websocket import (
     WS_1003_UNSUPPORTED_DATA,
@@ -62,11 +62,19 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
     room = await state.rooms.get(name)
     session = PeerSession(conn, read_only=not grant.can(Role.WRITE, name))
     room.add_peer(conn)
+    left = grant.seconds_left()  # the token's end is the connection's end (CONTRACT §8)
+    expiry = None
+    if left is not None:
+        expiry = asyncio.get_running_loop().call_later(
+            left, conn.close, WS_4401_UNAUTHORIZED, EXPIRED
+        )
     try:
         for message in greeting(room):
             conn.send(message)
         await _pump(room, session, conn, state.settings.max_message_bytes)
     finally:
+        if expiry is not None:
+            expiry.cancel()
         # Shielded: the peer's departure must be processed even if we are being cancelled.
         await asyncio.shield(_leave(room, session, conn))
 

@@ -125,3 +125,26 @@ def test_a_token_for_one_playlist_opens_no_other_on_any_socket(server, playlist:
     assert closed_code(f"{server.ws_url}/yjs/{other}?token={mine}") == 4403
     assert closed_code(f"{server.ws_url}/ws/playlists/{other}/?token={mine}") == 4403
     assert closed_code(f"{server.ws_url}/ws/playlist/?token={mine}") == 4403
+
+
+SHORT = 8  # seconds a short-lived token lives: long enough to connect on a busy machine
+
+
+def test_a_websocket_ends_with_4401_when_its_token_expires(server, playlist: str) -> None:
+    for path, first in ((f"/yjs/{playlist}", bytes), (f"/ws/playlists/{playlist}/", str)):
+        short = token(playlist, "read", ttl=SHORT)
+        with ws_connect(f"{server.ws_url}{path}?token={short}", open_timeout=WAIT) as ws:
+            assert isinstance(ws.recv(timeout=WAIT), first)  # accepted, then...
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=WAIT + SHORT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, path
+        assert "expired" in closed.value.rcvd.reason
+
+
+def test_the_sse_stream_ends_when_its_token_expires(server, playlist: str) -> None:
+    url = f"{server.base_url}/api/playlists/{playlist}/stream?token="
+    with httpx.stream("GET", url + token(playlist, "read", ttl=SHORT), timeout=WAIT) as response:
+        assert response.status_code == 200
+        lines = list(response.iter_lines())  # ends: the server closes the stream
+    assert lines[0] == "event: connection.established"
