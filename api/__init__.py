@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Quart, request
 
+from .auth import register_auth
 from .errors import BODY_METHODS, register_error_handlers
 from .meta import meta
 from .playlists import playlist
@@ -25,6 +26,7 @@ async def read_whole_body() -> None:
 def register_api(app: Quart) -> None:
     register_error_handlers(app)
     app.before_request(read_whole_body)
+    register_auth(app)  # after the body is read: see read_whole_body
     app.register_blueprint(meta)
     app.register_blueprint(tracks, url_prefix="/api/tracks")
     # One blueprint, two mounts: the default playlist and any named one.

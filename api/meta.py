@@ -5,9 +5,11 @@ from __future__ import annotations
 from quart import Blueprint, Response, current_app, jsonify
 from quart_schema import document_querystring, document_response, tag_blueprint
 
+from server.engine.auth import Role
 from server.engine.storage import StorageError
 from server.surfaces.context import app_state
 
+from .auth import current_grant
 from .errors import ErrorCode, error_response
 from .models import Html, OpenApiDocument, Paging, PlaylistSummaryList, Status
 from .openapi import PAGE_NOT_FOUND, docs_page, document_errors, openapi_spec
@@ -51,7 +53,8 @@ async def list_playlists():
             "updated_at": iso(stored[name].updated_at) if name in stored else None,
         }
         for name in names
-        if name in stored or state.rooms.rooms[name].playlist.items
+        if (name in stored or state.rooms.rooms[name].playlist.items)
+        and (not state.authorizer.enabled or current_grant().can(Role.READ, name))
     ]
     return jsonify(paginate(items))
 

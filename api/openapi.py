@@ -37,6 +37,7 @@ from werkzeug.routing.converters import BaseConverter
 
 from crdt.names import PLAYLIST_NAME
 
+from .auth import document_security
 from .errors import ErrorCode
 from .models import Error, EventStream, StreamEvent
 
@@ -399,7 +400,7 @@ def openapi_spec(app: Quart) -> Json:
     """
     spec = app.extensions.get(_SPEC_EXTENSION)
     if spec is None:
-        spec = app.extensions[_SPEC_EXTENSION] = _build_spec(app)
+        spec = app.extensions[_SPEC_EXTENSION] = document_security(_build_spec(app))
     return spec
 
 

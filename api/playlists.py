@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from uuid import uuid4
 
 from quart import Blueprint, Response, current_app, jsonify
@@ -22,6 +23,7 @@ from server.engine.room import Room
 from server.surfaces.context import app_state
 
 from . import validation
+from .auth import default_added_by
 from .errors import ApiError, ErrorCode, NotFound
 from .models import (
     NewPlaylistItem,
@@ -115,7 +117,10 @@ async def add_item(name: str):
     """Add a library track"""
     state = app_state()
     name = validation.playlist_name(name)
-    new = validation.new_item(await validation.json_object())
+    body = await validation.json_object()
+    new = validation.new_item(body)
+    if body.get("added_by") in (None, "") and (subject := default_added_by()):
+        new = replace(new, added_by=subject[: validation.ADDED_BY_MAX])  # the token's sub
     track = state.library.get(new.track_id)
     if track is None:
         raise ApiError(

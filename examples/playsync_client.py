@@ -4,6 +4,8 @@
 - :class:`Replica` is a Python Yjs peer: a pycrdt ``Doc`` that edits with the same
   ``crdt.operations`` the server uses, and connects / disconnects at will (offline editing).
 - :func:`markdown_table` renders playlists side by side for a notebook.
+- :func:`rest_client` is an ``httpx.Client`` on the REST API, with a token if the server
+  wants one (``LocalServer(auth_secret=…)``, ``server.token(…)``; CONTRACT §8).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from httpx_ws import aconnect_ws
@@ -43,13 +46,14 @@ def now_iso() -> str:
 class LocalServer:
     """``playsync serve`` in a subprocess, on a free port, with a fresh SQLite file."""
 
-    def __init__(self, *, seed_demo: bool = False) -> None:
+    def __init__(self, *, seed_demo: bool = False, auth_secret: str | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="playsync-example-"))
         self.port = _free_port()
         self.database_url = f"sqlite+aiosqlite:///{self.dir / 'playsync.db'}"
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self._seed_demo = seed_demo
+        self.auth_secret = auth_secret  # set: every request needs a token (see token())
         self.process: subprocess.Popen | None = None
 
     def start(self) -> LocalServer:
@@ -60,6 +64,8 @@ class LocalServer:
         subprocess.run(seed, cwd=ROOT, check=True, capture_output=True)
         log = (self.dir / "server.log").open("ab")
         serve = [*cli, "serve", "--port", str(self.port), "--database-url", self.database_url]
+        if self.auth_secret:
+            serve += ["--auth-secret", self.auth_secret]
         self.process = subprocess.Popen(
             [*serve, "--no-seed"],
             cwd=ROOT,
@@ -76,6 +82,17 @@ class LocalServer:
                 time.sleep(0.05)
         raise RuntimeError("the server did not start; see " + str(self.dir / "server.log"))
 
+    def token(self, playlist: str, role: str = "write", subject: str = "notebook") -> str:
+        """A token for this server (``playsync token``): ``role`` on ``playlist`` or ``*``."""
+        if not self.auth_secret:
+            raise RuntimeError("this server runs without auth: no token needed")
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", "token", "--playlist", playlist, "--role", role,
+             "--subject", subject, "--auth-secret", self.auth_secret],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -89,11 +106,23 @@ class LocalServer:
 
 
 class Replica:
-    """A Python Yjs peer of one playlist; offline until :meth:`connect`."""
+    """A Python Yjs peer of one playlist; offline until :meth:`connect`.
 
-    def __init__(self, label: str, ws_url: str, playlist: str, doc: Doc | None = None) -> None:
+    ``token``: sent as ``?token=`` (the server reads it at the handshake); with a ``read``
+    token the replica syncs, but the server ignores its edits.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        ws_url: str,
+        playlist: str,
+        doc: Doc | None = None,
+        *,
+        token: str | None = None,
+    ) -> None:
         self.label = label
-        self.url = f"{ws_url}/yjs/{playlist}"
+        self.url = f"{ws_url}/yjs/{playlist}" + (f"?token={quote(token)}" if token else "")
         self.playlist_name = playlist
         self.doc = doc or Doc()
         self.vote_key = str(self.doc.client_id)  # a PN-counter key of our own
@@ -174,10 +203,18 @@ class Replica:
         path.write_bytes(self.doc.get_update())
 
     @classmethod
-    def load(cls, label: str, ws_url: str, playlist: str, path: Path) -> Replica:
+    def load(
+        cls, label: str, ws_url: str, playlist: str, path: Path, *, token: str | None = None
+    ) -> Replica:
         doc = Doc()
         doc.apply_update(path.read_bytes())
-        return cls(label, ws_url, playlist, doc)
+        return cls(label, ws_url, playlist, doc, token=token)
+
+
+def rest_client(base_url: str, token: str | None = None, **kwargs) -> httpx.Client:
+    """An ``httpx.Client`` on the REST API; ``token`` goes as ``Authorization: Bearer``."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=30, **kwargs)
 
 
 async def wait_until(predicate, timeout: float = 10, interval: float = 0.05):

@@ -12,6 +12,7 @@ from api import register_api
 from api.serializers import event_json
 
 from .asgi import PlaysyncApp
+from .engine.auth import Authorizer, authorizer_for
 from .engine.bus import LocalBus, UpdateBus
 from .engine.extensions import ExtensionFactory
 from .engine.library import Library
@@ -33,12 +34,14 @@ def create_app(
     storage: Storage | None = None,
     bus: UpdateBus | None = None,
     extensions: Sequence[ExtensionFactory] = (),
+    authorizer: Authorizer | None = None,
 ) -> PlaysyncApp:
     """The whole server as an ASGI app; nothing starts until it is served.
 
     ``storage``: the database (tracks and documents); ``bus``: how this process's rooms reach
     other processes' (in-process by default); ``extensions``: more consumers of every room's
-    changes (:mod:`server.engine.extensions`), run after storage, relay, bus and events.
+    changes (:mod:`server.engine.extensions`), run after storage, relay, bus and events;
+    ``authorizer``: who may do what (:mod:`server.engine.auth`; from ``auth_secret`` by default).
     """
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
@@ -72,6 +75,7 @@ def create_app(
         library=library,
         rooms=rooms,
         writer_key=f"server:{uuid4()}",
+        authorizer=authorizer or authorizer_for(settings.auth_secret),
     )
     app.extensions[EXTENSION] = state
 

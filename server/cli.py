@@ -1,4 +1,4 @@
-"""The ``playsync`` command: ``serve`` and ``seed`` (CONTRACT §1).
+"""The ``playsync`` command: ``serve``, ``seed`` and ``token`` (CONTRACT §1).
 
 ``serve``'s flags are generated from :class:`~server.settings.Settings` by pydantic-settings
 (``CliSettingsSource`` on the subparser), so every setting is a flag, listed by
@@ -39,7 +39,42 @@ def _parser() -> tuple[argparse.ArgumentParser, CliSettingsSource[Settings]]:
     seed = commands.add_parser("seed", help="store the track library and the demo playlist")
     seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     seed.add_argument("--tracks-only", action="store_true", help="only the track library")
+    _add_token_parser(commands)
     return parser, serve_settings
+
+
+def _add_token_parser(commands: argparse._SubParsersAction) -> None:
+    token = commands.add_parser("token", help="print a signed access token (CONTRACT §8)")
+    token.add_argument("--playlist", required=True, help="a playlist name, or '*' for all")
+    token.add_argument("--role", required=True, choices=("read", "write", "admin"))
+    token.add_argument("--ttl", default="1h", help="time to live: 90s, 15m, 1h, 7d (default 1h)")
+    token.add_argument("--subject", default="playsync", help="who the token names (its sub)")
+    token.add_argument("--auth-secret", help="the server's secret (env PLAYSYNC_AUTH_SECRET)")
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a token signed with the server's secret; exit 2 on a bad argument."""
+    from .engine.auth import mint, parse_ttl
+
+    if not settings.auth_secret:
+        print(
+            "playsync token: no secret: pass --auth-secret or set PLAYSYNC_AUTH_SECRET",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        token = mint(
+            settings.auth_secret,
+            playlist=args.playlist,
+            role=args.role,
+            subject=args.subject,
+            ttl_seconds=parse_ttl(args.ttl),
+        )
+    except ValueError as exc:
+        print(f"playsync token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
 
 
 def settings_from(
@@ -48,6 +83,8 @@ def settings_from(
     """Flags, then the environment, then ``.env``, then the defaults."""
     if args.command == "serve":
         return Settings(_cli_settings_source=serve_settings(parsed_args=args))  # type: ignore[call-arg]
+    if args.command == "token":
+        return Settings(**({"auth_secret": args.auth_secret} if args.auth_secret else {}))
     given = {"database_url": args.database_url} if args.database_url else {}
     return Settings(**given)
 
@@ -101,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         print(_invalid(error), file=sys.stderr)
         return 2
+    if args.command == "token":
+        return _token(settings, args)
     if args.command == "seed":
         asyncio.run(_seed(settings, args.tracks_only))
     else:

@@ -25,6 +25,8 @@ from .origins import PeerOrigin
 from .room import EMPTY_UPDATE, Peer, Room
 
 MESSAGE_AUTH = 2
+MESSAGE_PERMISSION_DENIED = 0  # the auth message's one subtype (y-protocols/auth)
+READ_ONLY_REASON = "read-only access: document updates are ignored"
 MESSAGE_QUERY_AWARENESS = 3
 
 
@@ -38,6 +40,9 @@ class PeerSession:
 
     peer: Peer
     awareness_clients: set[int] = field(default_factory=set)
+    read_only: bool = False
+    """A ``read`` token (CONTRACT §8): syncs and shares presence, its updates are ignored."""
+    told_read_only: bool = False
 
     @property
     def origin(self) -> PeerOrigin:
@@ -140,6 +145,9 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
             return
+        if session.read_only:
+            _ignore_read_only_update(session)
+            return
         before = state_vector(room.doc.get_state())
         try:
             room.apply_update(payload, session.origin)
@@ -152,6 +160,18 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
             room.ask_peers_for_missing()
     else:
         raise ProtocolError(f"unknown sync message type {sync_type}")
+
+
+def _ignore_read_only_update(session: PeerSession) -> None:
+    """A read-only peer's update is not applied, relayed or stored; the connection stays.
+
+    The peer is told once, with y-websocket's auth message (permission denied),
+    which the provider reports as a warning, as y-sweet does for read-only tokens.
+    """
+    if not session.told_read_only:
+        session.told_read_only = True
+        reason = write_message(READ_ONLY_REASON.encode())  # a lib0 varString
+        session.peer.send(bytes([MESSAGE_AUTH, MESSAGE_PERMISSION_DENIED]) + reason)
 
 
 def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from quart import current_app
 
+from server.engine.auth import AllowAll, Authorizer
 from server.engine.library import Library
 from server.engine.rooms import RoomManager
 from server.engine.storage import Storage
@@ -29,6 +30,8 @@ class AppState:
     """This process's own key in every vote counter (``server:<uuid>``)."""
     sockets: AddressSlots = field(default_factory=AddressSlots)
     """Open WebSockets per client address (``max_connections_per_address``)."""
+    authorizer: Authorizer = field(default_factory=AllowAll)
+    """Who may do what (CONTRACT §8); everything open unless ``--auth-secret`` is set."""
 
 
 def app_state() -> AppState:

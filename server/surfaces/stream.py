@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 
-from quart import Blueprint, Response, request, websocket
+from quart import Blueprint, Response, g, request, websocket
 from quart.wrappers.base import ClientDisconnectedError
 from quart_cors import cors_exempt
 from quart_schema import document_headers, document_querystring, document_response, tag_blueprint
@@ -26,6 +27,7 @@ from crdt.schema import utc_now_iso
 from server.engine.events import Listener, Message, Overflowed
 from server.engine.room import Room
 
+from .access import EXPIRED, WS_4401_UNAUTHORIZED, Refused, playlist_grant
 from .context import app_state
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,12 @@ async def events_websocket(name: str):
     if not is_playlist_name(name):
         await websocket.close(WS_1008_POLICY_VIOLATION, "invalid playlist name")
         return
+    try:
+        grant = playlist_grant(state.authorizer, websocket.args.get("token"), name)
+    except Refused as refused:  # after the handshake, so that browsers see the 44xx code
+        await websocket.accept()
+        await websocket.close(refused.code, refused.reason)
+        return
     room = await state.rooms.get(name)
     listener, missed = _subscribe(room, _since(websocket.args.get("since")))
     tasks: set[asyncio.Future[None]] = set()
@@ -84,6 +92,8 @@ async def events_websocket(name: str):
             asyncio.ensure_future(_answer_pings()),
             asyncio.ensure_future(_forward(listener, state.settings.heartbeat_seconds)),
         }
+        if (left := grant.seconds_left()) is not None:  # the token's end is the stream's end
+            tasks.add(asyncio.ensure_future(_close_after(left)))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             error = task.exception()
@@ -96,6 +106,11 @@ async def events_websocket(name: str):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         room.unlisten(listener)
+
+
+async def _close_after(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    await websocket.close(WS_4401_UNAUTHORIZED, EXPIRED)
 
 
 async def _answer_pings() -> None:
@@ -144,6 +159,9 @@ async def events_sse(name: str):
     since = _since(request.args.get("since") or request.headers.get("Last-Event-ID"))
     listener, missed = _subscribe(room, since)
     heartbeat = state.settings.heartbeat_seconds
+    grant = g.get("grant")  # the token api/auth.py checked, when auth is on
+    left = grant.seconds_left() if grant is not None else None
+    ends = None if left is None else time.monotonic() + left
 
     async def body() -> AsyncIterator[str]:
         try:
@@ -151,7 +169,10 @@ async def events_sse(name: str):
             for message in missed:
                 yield _sse(message)
             while True:
-                message = await listener.next(heartbeat)
+                wait = heartbeat if ends is None else min(heartbeat, ends - time.monotonic())
+                if wait <= 0:
+                    return  # the token expired: a reconnecting client gets its 401
+                message = await listener.next(wait)
                 if message is None:
                     yield _sse(None, event="ping", data=_heartbeat())
                 else:

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from crdt.names import is_playlist_name
+from server.engine.auth import Role
 from server.engine.room import Room
 from server.engine.sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 
+from .access import EXPIRED, WS_4401_UNAUTHORIZED, Refused, playlist_grant, query_token
 from .admission import admit
 from .context import AppState
 from .throttle import TokenBucket
@@ -71,18 +73,32 @@ async def _serve_peer(state: AppState, scope: Scope, receive: Receive, send: Sen
         conn.close(WS_4404_UNKNOWN_ROOM, "invalid playlist name")
         await conn.finish()
         return
+    try:
+        grant = playlist_grant(state.authorizer, query_token(scope["query_string"]), name)
+    except Refused as refused:
+        conn.close(refused.code, refused.reason)
+        await conn.finish()
+        return
     room = await state.rooms.get(name)
     if settings.max_peers_per_playlist and len(room.peers) >= settings.max_peers_per_playlist:
         conn.close(WS_1013_TRY_AGAIN_LATER, "too many peers on this playlist; try again later")
         await conn.finish()
         return
-    session = PeerSession(conn)
+    session = PeerSession(conn, read_only=not grant.can(Role.WRITE, name))
     room.add_peer(conn)
+    left = grant.seconds_left()  # the token's end is the connection's end (CONTRACT §8)
+    expiry = None
+    if left is not None:
+        expiry = asyncio.get_running_loop().call_later(
+            left, conn.close, WS_4401_UNAUTHORIZED, EXPIRED
+        )
     try:
         for message in greeting(room):
             conn.send(message)
         await _pump(room, session, conn, state.settings.max_message_bytes, _reader_budget(settings))
     finally:
+        if expiry is not None:
+            expiry.cancel()
         # Shielded: the peer's departure must be processed even if we are being cancelled.
         await asyncio.shield(_leave(room, session, conn))
 

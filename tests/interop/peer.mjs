@@ -2,10 +2,10 @@
 // per line each way. Every command gets exactly one reply: {"ok": true, ...} or
 // {"ok": false, "error": "..."}. Commands run one at a time, in order.
 //
-//   node peer.mjs --url ws://127.0.0.1:PORT --room NAME [--load FILE] [--offline]
+//   node peer.mjs --url ws://127.0.0.1:PORT --room NAME [--load FILE] [--offline] [--token T]
 //
 // --load applies a saved state (see "save") before anything else; --offline starts without
-// connecting (an offline replica) until the "connect" command.
+// connecting (an offline replica) until the "connect" command; --token is sent as ?token=.
 // The document follows schema v1 of shared/CONTRACT.md §5.
 //
 // Commands: wait_synced {timeout?} · status · add {item_id, track_id, position?, added_by?}
@@ -24,7 +24,8 @@ const { values: opts } = parseArgs({
     url: { type: 'string' },
     room: { type: 'string' },
     load: { type: 'string' },
-    offline: { type: 'boolean', default: false }
+    offline: { type: 'boolean', default: false },
+    token: { type: 'string' }
   }
 })
 if (!opts.url || !opts.room) {
@@ -39,6 +40,7 @@ const playback = doc.getMap('playback')
 const provider = new WebsocketProvider(opts.url + '/yjs', opts.room, doc, {
   WebSocketPolyfill: WebSocket,
   connect: !opts.offline,
+  params: opts.token ? { token: opts.token } : {},
   disableBc: true // peers must only meet through the server
 })
 const myKey = String(doc.clientID)

@@ -35,6 +35,7 @@ class NodePeer:
         *,
         load: Path | str | None = None,
         offline: bool = False,
+        token: str | None = None,
         label: str = "peer",
     ) -> None:
         args = [NODE, str(HERE / "peer.mjs"), "--url", ws_url, "--room", room]
@@ -42,6 +43,8 @@ class NodePeer:
             args += ["--load", str(load)]
         if offline:
             args.append("--offline")
+        if token is not None:
+            args += ["--token", token]
         self.label = label
         self._proc = JsonLinesProcess(args, HERE)
         self.process = self._proc.process

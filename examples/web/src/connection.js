@@ -12,6 +12,25 @@ export function playlistFromUrl (href = location.href) {
   return name && PLAYLIST_NAME.test(name) ? name : 'default'
 }
 
+/** The access token of `?token=T` (CONTRACT §8), or null: a server without auth needs none. */
+export function tokenFromUrl (href = location.href) {
+  return new URL(href).searchParams.get('token') || null
+}
+
+/**
+ * The role a token claims ('read' | 'write' | 'admin'), or null. Read without checking the
+ * signature: the server checks every request; this only lets the page not offer what it ignores.
+ */
+export function tokenRole (token) {
+  try {
+    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')
+    const role = JSON.parse(atob(payload)).role
+    return ['read', 'write', 'admin'].includes(role) ? role : null
+  } catch {
+    return null
+  }
+}
+
 export function yjsUrl (loc = location) {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/yjs`
 }
@@ -24,14 +43,21 @@ export function yjsUrl (loc = location) {
  * online, instead of waiting out y-websocket's backoff. On reconnect y-websocket exchanges state
  * vectors with the server, so both sides get exactly what they missed.
  *
- * `onStatus(state)` gets 'online' | 'offline' | 'reconnecting' | 'connecting'.
+ * `token` (from `?token=`) goes to the server as `?token=` (browsers cannot set headers on a
+ * WebSocket); a server that refuses it closes with 4401 or 4403, after which y-websocket does not
+ * reconnect, and the status is 'denied'.
+ *
+ * `onStatus(state)` gets 'online' | 'offline' | 'reconnecting' | 'connecting' | 'denied'.
  */
-export function connect (doc, room, { onStatus = () => {} } = {}) {
+export function connect (doc, room, { token = null, onStatus = () => {} } = {}) {
   const local = new IndexeddbPersistence(`playsync:${room}`, doc)
-  const provider = new WebsocketProvider(yjsUrl(), room, doc, { connect: navigator.onLine })
+  const params = token ? { token } : {}
+  const provider = new WebsocketProvider(yjsUrl(), room, doc, { connect: navigator.onLine, params })
   let everSynced = false
+  let denied = null
 
   const status = () => {
+    if (denied) return 'denied'
     if (!navigator.onLine) return 'offline'
     if (provider.wsconnected && provider.synced) return 'online'
     return everSynced ? 'reconnecting' : 'connecting'
@@ -43,6 +69,10 @@ export function connect (doc, room, { onStatus = () => {} } = {}) {
   }
 
   provider.on('status', update)
+  provider.on('closed', (terminal) => {
+    denied = terminal // { code, reason } of a 44xx close: reconnecting cannot help
+    update()
+  })
   provider.on('sync', (synced) => {
     if (synced) everSynced = true
     update()

@@ -5,10 +5,12 @@
 const CACHE_KEY = 'playsync:tracks'
 
 /** Every track; follows `next` links when the server answers with pages (`--paginate`). */
-async function fetchAll (url) {
+async function fetchAll (url, token) {
+  const headers = { Accept: 'application/json' }
+  if (token) headers.Authorization = `Bearer ${token}`
   const tracks = []
   while (url) {
-    const response = await fetch(url, { headers: { Accept: 'application/json' } })
+    const response = await fetch(url, { headers })
     if (!response.ok) throw new Error(`GET ${url}: ${response.status}`)
     const body = await response.json()
     if (Array.isArray(body)) return tracks.concat(body)
@@ -28,12 +30,12 @@ function readCache () {
 }
 
 /**
- * Load the library: `{tracks, fromCache}`. Falls back to the cached copy when the server cannot be
- * reached; throws only when there is neither.
+ * Load the library: `{tracks, fromCache}`, sending `token` (if any) as a Bearer token. Falls back
+ * to the cached copy when the server cannot be reached; throws only when there is neither.
  */
-export async function loadLibrary (baseUrl = '/api/tracks/') {
+export async function loadLibrary (baseUrl = '/api/tracks/', { token = null } = {}) {
   try {
-    const tracks = await fetchAll(baseUrl)
+    const tracks = await fetchAll(baseUrl, token)
     try {
       localStorage.setItem(CACHE_KEY, JSON.stringify(tracks))
     } catch { /* storage full or disabled: fine, just no offline copy */ }

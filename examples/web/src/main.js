@@ -1,7 +1,7 @@
 // The playsync web client: one Y.Doc per playlist, synced with the server and kept offline.
 import * as Y from 'yjs'
 
-import { connect, playlistFromUrl } from './connection.js'
+import { connect, playlistFromUrl, tokenFromUrl, tokenRole } from './connection.js'
 import { $ } from './dom.js'
 import { filterTracks, genresOf, loadLibrary } from './library.js'
 import * as model from './model.js'
@@ -11,6 +11,9 @@ import { enableReorder } from './reorder.js'
 import './styles.css'
 
 const room = playlistFromUrl()
+const token = tokenFromUrl()
+// A read token syncs and shows presence, but the server ignores its edits: offer none.
+const readOnly = tokenRole(token) === 'read'
 const doc = new Y.Doc()
 const state = {
   name: loadName(),
@@ -52,6 +55,10 @@ const actions = {
   onRemove: (id) => model.removeItem(doc, id),
   onMove: (id, index) => model.moveToIndex(doc, id, index)
 }
+if (readOnly) {
+  for (const name of Object.keys(actions)) actions[name] = () => {}
+  document.body.dataset.access = 'read'
+}
 
 // ---------------------------------------------------------------- rendering
 
@@ -87,12 +94,14 @@ ui.room.textContent = room
 document.title = `${room} · playsync`
 
 const { provider, local, awareness } = connect(doc, room, {
+  token,
   onStatus (status) {
     ui.status.dataset.state = status
-    ui.statusLabel.textContent = { online: 'online', offline: 'offline', reconnecting: 'reconnecting…', connecting: 'connecting…' }[status]
-    ui.status.title = status === 'online'
-      ? 'Connected: changes sync live'
-      : 'Not connected: changes are kept on this device and merge when the connection is back'
+    ui.statusLabel.textContent = { online: readOnly ? 'online (read-only)' : 'online', offline: 'offline', reconnecting: 'reconnecting…', connecting: 'connecting…', denied: 'access denied' }[status]
+    ui.status.title = {
+      online: readOnly ? 'Connected, read-only: your token allows no changes' : 'Connected: changes sync live',
+      denied: 'The server refused this page\'s token (open it with ?token=… of a fitting one)'
+    }[status] ?? 'Not connected: changes are kept on this device and merge when the connection is back'
   }
 })
 
@@ -113,7 +122,7 @@ ui.name.addEventListener('change', () => {
 
 ui.search.addEventListener('input', renderTracks)
 ui.genre.addEventListener('change', renderTracks)
-ui.stop.addEventListener('click', () => model.stop(doc))
+ui.stop.addEventListener('click', () => { if (!readOnly) model.stop(doc) })
 enableReorder(ui.playlist, actions.onMove)
 
 model.itemsMap(doc).observeDeep(scheduleRender)
@@ -124,7 +133,7 @@ renderAll()
 
 async function refreshLibrary () {
   try {
-    const { tracks, fromCache } = await loadLibrary()
+    const { tracks, fromCache } = await loadLibrary(undefined, { token })
     state.tracks = tracks
     state.library = new Map(tracks.map((t) => [t.id, t]))
     renderGenres(ui.genre, genresOf(tracks))
@@ -138,4 +147,4 @@ refreshLibrary()
 addEventListener('online', () => { if (!state.tracks.length) refreshLibrary() })
 
 // For the console and the browser tests: the document and its providers.
-window.playsync = { doc, provider, local, awareness, room, model, snapshot: () => model.project(doc) }
+window.playsync = { doc, provider, local, awareness, room, readOnly, model, snapshot: () => model.project(doc) }
