@@ -29,7 +29,29 @@ def _parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="store the track library and the demo playlist")
     seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     seed.add_argument("--tracks-only", action="store_true", help="only the track library")
+    _add_db_commands(commands)
     return parser
+
+
+# -- playsync db upgrade (schema migrations, docs/operations.md) -----------------------------
+
+
+def _add_db_commands(commands: argparse._SubParsersAction) -> None:
+    db = commands.add_parser("db", help="database schema: migrate it to this version")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    upgrade = actions.add_parser("upgrade", help="migrate the database to the newest schema")
+    upgrade.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
+
+
+async def _db_upgrade(settings: Settings) -> None:
+    from .engine.storage import Storage
+
+    storage = Storage(settings.database_url)
+    try:
+        before, after = await storage.create_schema()
+    finally:
+        await storage.close()
+    print(f"schema at revision {after}" + (f" (was {before})" if before != after else ""))
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -80,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_from(args)
-    if args.command == "seed":
+    if args.command == "db":
+        asyncio.run(_db_upgrade(settings))
+    elif args.command == "seed":
         asyncio.run(_seed(settings, args.tracks_only))
     else:
         asyncio.run(_serve(settings))

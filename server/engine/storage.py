@@ -36,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from . import migrations
+
 
 class StorageError(Exception):
     """The database could not do what was asked (unreachable, locked, full)."""
@@ -162,9 +164,13 @@ class Storage:
         if make_url(url).get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
-    async def create_schema(self) -> None:
+    async def create_schema(self) -> tuple[str | None, str]:
+        """Migrate the database to the newest schema revision (creating it if empty).
+
+        Returns the revision it was at (None: empty) and the one it is at now.
+        """
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            return await conn.run_sync(migrations.upgrade)
 
     async def close(self) -> None:
         await self.engine.dispose()
