@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from uuid import uuid4
 
@@ -13,11 +14,13 @@ from api.serializers import event_json
 from .asgi import PlaysyncApp
 from .engine.bus import LocalBus, UpdateBus
 from .engine.library import Library
+from .engine.metrics import MeteredBus, MeteredStore, Metrics
 from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
 from .surfaces.context import EXTENSION, AppState
+from .surfaces.ops import install_ops
 from .surfaces.stream import stream
 from .surfaces.web import web
 
@@ -38,16 +41,18 @@ def create_app(
     app.json.sort_keys = False  # keep the field order of the legacy API
     # Every path answers with and without its trailing slash, without a redirect.
     app.url_map.strict_slashes = False
+    install_ops(app)
     register_api(app)
     app.register_blueprint(stream)
     app.register_blueprint(web)
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()
+    metrics = Metrics()
     rooms = RoomManager(
-        storage,
+        MeteredStore(storage, metrics),
         lambda change, seq: event_json(change, seq, library),
-        bus=bus,
+        bus=MeteredBus(bus, metrics),
         settings=RoomSettings(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
@@ -60,15 +65,19 @@ def create_app(
         library=library,
         rooms=rooms,
         writer_key=f"server:{uuid4()}",
+        metrics=metrics,
     )
+    metrics.watch_rooms(lambda: rooms.rooms)
     app.extensions[EXTENSION] = state
 
     @app.while_serving
     async def lifespan():
         await storage.create_schema()
         library.replace(await storage.load_tracks())
+        loop_lag = asyncio.create_task(metrics.watch_loop_lag(), name="metrics:loop-lag")
         async with rooms:
             yield
+        loop_lag.cancel()
         await storage.close()
 
     return app

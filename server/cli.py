@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from .logging_setup import setup_logging
 from .settings import Settings
 
 
@@ -26,11 +27,22 @@ def _parser() -> argparse.ArgumentParser:
         help="wrap every list in {count, next, previous, results} (env PLAYSYNC_PAGINATE=1)",
     )
 
+    _add_log_options(serve)
+
     seed = commands.add_parser("seed", help="store the track library and the demo playlist")
     seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     seed.add_argument("--tracks-only", action="store_true", help="only the track library")
     _add_db_commands(commands)
     return parser
+
+
+def _add_log_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="text or json lines (env PLAYSYNC_LOG_FORMAT)",
+    )
+    command.add_argument("--log-file", help="log to this file, rotated (env PLAYSYNC_LOG_FILE)")
 
 
 # -- playsync db upgrade (schema migrations, docs/operations.md) -----------------------------
@@ -57,7 +69,7 @@ async def _db_upgrade(settings: Settings) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Defaults, then environment, then flags."""
     settings = Settings.from_env()
-    for name in ("host", "port", "database_url"):
+    for name in ("host", "port", "database_url", "log_format", "log_file"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)
@@ -98,10 +110,8 @@ async def _serve(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = settings_from(args)
+    setup_logging(settings.log_format, settings.log_file)
     if args.command == "db":
         asyncio.run(_db_upgrade(settings))
     elif args.command == "seed":

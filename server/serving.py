@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -34,7 +35,8 @@ def hypercorn_config(settings: Settings) -> Config:
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.websocket_max_message_size = settings.max_message_bytes
-    config.accesslog = None
+    config.accesslog = None  # server/surfaces/ops.py logs each request, with its playlist
+    config.errorlog = logging.getLogger("hypercorn.error")  # through our handlers and format
     config.graceful_timeout = 5
     return config
 

@@ -35,6 +35,8 @@ class Settings:
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
     web_root: Path = DEFAULT_WEB_ROOT
+    log_format: str = "text"  # "text" or "json" (one JSON object a line)
+    log_file: str | None = None  # log to this file (rotated) instead of stderr
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +59,6 @@ class Settings:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
         if "PLAYSYNC_WEB_ROOT" in env:
             settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
+        settings.log_format = env.get("PLAYSYNC_LOG_FORMAT", settings.log_format)
+        settings.log_file = env.get("PLAYSYNC_LOG_FILE", settings.log_file)
         return settings

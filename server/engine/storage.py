@@ -36,8 +36,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from . import migrations
-
 
 class StorageError(Exception):
     """The database could not do what was asked (unreachable, locked, full)."""
@@ -169,6 +167,8 @@ class Storage:
 
         Returns the revision it was at (None: empty) and the one it is at now.
         """
+        from . import migrations  # Alembic takes a second to import: only where it migrates
+
         async with self.engine.begin() as conn:
             return await conn.run_sync(migrations.upgrade)
 

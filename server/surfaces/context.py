@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from quart import current_app
 
 from server.engine.library import Library
+from server.engine.metrics import Metrics
 from server.engine.rooms import RoomManager
 from server.engine.storage import Storage
 
@@ -25,6 +26,7 @@ class AppState:
     rooms: RoomManager
     writer_key: str
     """This process's own key in every vote counter (``server:<uuid>``)."""
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def app_state() -> AppState:

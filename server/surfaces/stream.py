@@ -93,6 +93,8 @@ async def events_websocket(name: str):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         room.unlisten(listener)
+        if listener.overflowed.is_set():
+            state.metrics.slow_connections.labels("events").inc()
 
 
 async def _answer_pings() -> None:
@@ -146,6 +148,7 @@ async def events_sse(name: str):
                 else:
                     yield _sse(message)
         except Overflowed:
+            state.metrics.slow_connections.labels("events").inc()
             return  # the client's EventSource reconnects with Last-Event-ID
         finally:
             room.unlisten(listener)

@@ -61,6 +61,7 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
     finally:
         # Shielded: the peer's departure must be processed even if we are being cancelled.
         await asyncio.shield(_leave(room, session, conn))
+        state.metrics.connection_ended("yjs", conn.close_code)
 
 
 async def _pump(
