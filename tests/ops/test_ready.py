@@ -1,4 +1,4 @@
-"""``/ready`` (CONTRACT §10): 200 while the database (and Redis, when set) answer, else 503 and why."""
+"""``/ready`` (CONTRACT §10): 200 while the database (and Redis, when set) answer; else 503, why."""
 
 from __future__ import annotations
 
