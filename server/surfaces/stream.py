@@ -9,6 +9,7 @@ send ``{"type": "ping", "ts": …}``; anything else it sends is ignored.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ CONNECTED = json.dumps(
     {"type": "connection.established", "message": "Connected to playlist updates"}
 )
 WS_1008_POLICY_VIOLATION = 1008
+_connection_ids = itertools.count(1)  # names a listener's connection in log lines
 
 
 def _since(raw: str | None) -> int | None:
@@ -71,6 +73,8 @@ async def events_websocket(name: str):
         return
     room = await state.rooms.get(name)
     listener, missed = _subscribe(room, _since(websocket.args.get("since")))
+    context = {"playlist": name, "connection": f"events-{next(_connection_ids)}"}
+    log.info("event listener joined", extra=context)
     tasks: set[asyncio.Future[None]] = set()
     try:
         await websocket.accept()
@@ -95,6 +99,7 @@ async def events_websocket(name: str):
         room.unlisten(listener)
         if listener.overflowed.is_set():
             state.metrics.slow_connections.labels("events").inc()
+        log.info("event listener left", extra=context)
 
 
 async def _answer_pings() -> None:

@@ -54,6 +54,8 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
     room = await state.rooms.get(name)
     session = PeerSession(conn)
     room.add_peer(conn)
+    context = {"playlist": name, "connection": conn.connection_id}
+    log.info("yjs peer joined", extra=context)
     try:
         for message in greeting(room):
             conn.send(message)
@@ -62,6 +64,7 @@ async def serve_yjs(state: AppState, scope: Scope, receive: Receive, send: Send)
         # Shielded: the peer's departure must be processed even if we are being cancelled.
         await asyncio.shield(_leave(room, session, conn))
         state.metrics.connection_ended("yjs", conn.close_code)
+        log.info("yjs peer left (close %s)", conn.close_code, extra=context)
 
 
 async def _pump(
