@@ -72,11 +72,15 @@ def create_app(
 
     @app.while_serving
     async def lifespan():
-        await storage.create_schema()
+        before, after = await storage.create_schema()
+        if before != after:
+            log.info("database schema migrated from %s to revision %s", before or "empty", after)
         library.replace(await storage.load_tracks())
         loop_lag = asyncio.create_task(metrics.watch_loop_lag(), name="metrics:loop-lag")
         async with rooms:
             yield
+            log.info("stopped serving; storing every room")
+        log.info("every room stored")
         loop_lag.cancel()
         await storage.close()
 

@@ -15,8 +15,8 @@ from logging.handlers import RotatingFileHandler
 
 from pythonjsonlogger.json import JsonFormatter
 
-CONTEXT_FIELDS = ("playlist", "connection", "method", "path", "status", "duration_ms")
-"""Fields a line may carry beside its message; text lines append those present."""
+TEXT_CONTEXT = ("playlist", "connection")
+"""Fields a text line ends with when its record has them (JSON lines have every field)."""
 
 LOG_FILE_BYTES = 10 << 20
 LOG_FILE_BACKUPS = 5
@@ -57,7 +57,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         context = " ".join(
-            f"{key}={getattr(record, key)}" for key in CONTEXT_FIELDS if hasattr(record, key)
+            f"{key}={getattr(record, key)}" for key in TEXT_CONTEXT if hasattr(record, key)
         )
         if not context:
             return line
@@ -94,3 +94,5 @@ def setup_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic narrates every step at INFO; the server logs the one line that matters.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))

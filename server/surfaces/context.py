@@ -27,6 +27,8 @@ class AppState:
     writer_key: str
     """This process's own key in every vote counter (``server:<uuid>``)."""
     metrics: Metrics = field(default_factory=Metrics)
+    draining: bool = False
+    """Shutting down: new WebSockets are refused (server/surfaces/ops.py)."""
 
 
 def app_state() -> AppState:

@@ -11,18 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import cast
 
 from quart import Blueprint, Quart, Response, g, jsonify, request
 
 from server.engine.metrics import CONTENT_TYPE
 from server.engine.storage import StorageError
 
-from .context import app_state
+from .context import AppState, app_state
+from .websocket import WS_1001_GOING_AWAY, Receive, Send, WebSocketConnection
 
 log = logging.getLogger("playsync.request")
 
 ops = Blueprint("ops", __name__)
 
+SHUTDOWN_READ_SECONDS = 2.0
+"""At shutdown, a closed peer's frames already received are applied for at most this long
+(hypercorn then waits for connections up to its graceful timeout, then rooms are stored)."""
 CHECK_TIMEOUT = 2.0
 """A dependency that does not answer within this is not ready."""
 
@@ -70,6 +75,46 @@ async def _ping_redis(url: str) -> str | None:
     finally:
         await client.aclose()
     return None
+
+
+# -- shutdown ------------------------------------------------------------------------------
+
+
+def begin_shutdown(state: AppState) -> None:
+    """SIGTERM: take no new WebSocket, and close every open one.
+
+    Yjs peers get 1001 (going away; y-websocket reconnects) at once, without what was
+    queued for them (they resync on reconnect), so they stop sending; the frames already
+    received from them are still applied. Event streams get 1000 (the original frontend reconnects
+    only after 1000), SSE streams end. The rooms are flushed afterwards, when the server
+    has stopped (the app's lifespan), so what those last frames changed is stored too.
+    """
+    state.draining = True
+    for room in list(state.rooms.rooms.values()):
+        for peer in list(room.peers.values()):
+            cast(WebSocketConnection, peer).close(
+                WS_1001_GOING_AWAY,
+                "server shutting down",
+                drop_queued=True,
+                read_for=SHUTDOWN_READ_SECONDS,
+            )
+        for listener in list(room.events.listeners):
+            listener.close()
+
+
+async def refuse_websocket(receive: Receive, send: Send) -> None:
+    """Answer a WebSocket handshake that arrives during shutdown with HTTP 503."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    body = b"server shutting down"
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": 503,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 @ops.get("/metrics")

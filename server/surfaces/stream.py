@@ -22,7 +22,7 @@ from quart_cors import cors_exempt
 from api.validation import playlist_name
 from crdt.diff import snapshot
 from crdt.names import is_playlist_name
-from server.engine.events import Listener, Message, Overflowed
+from server.engine.events import Listener, ListenerClosed, Message, Overflowed
 from server.engine.room import Room
 
 from .context import app_state
@@ -120,6 +120,9 @@ async def _forward(listener: Listener, heartbeat: float) -> None:
         except Overflowed:
             await websocket.close(1013, "too slow; reconnect with ?since=")
             return
+        except ListenerClosed:  # shutdown: 1000 makes the original frontend reconnect
+            await websocket.close(1000, "server shutting down")
+            return
         await websocket.send(_heartbeat() if message is None else message.text)
 
 
@@ -155,6 +158,8 @@ async def events_sse(name: str):
         except Overflowed:
             state.metrics.slow_connections.labels("events").inc()
             return  # the client's EventSource reconnects with Last-Event-ID
+        except ListenerClosed:
+            return  # shutdown: the stream ends, EventSource reconnects elsewhere or later
         finally:
             room.unlisten(listener)
 

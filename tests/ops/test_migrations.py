@@ -119,7 +119,7 @@ async def test_a_server_started_on_a_first_release_database_upgrades_it_and_serv
     server = ServerProcess(
         db_path=tmp_path / "unused.db", args=("--no-seed", "--database-url", database_url)
     )
-    server.start()
+    server.start(timeout=60)
     try:
         items = httpx.get(f"{server.base_url}/api/playlists/old/", timeout=10).json()
     finally:

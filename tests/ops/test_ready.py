@@ -33,7 +33,7 @@ async def test_ready_answers_503_with_the_reason_once_the_database_is_gone(tmp_p
     )
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        await asyncio.to_thread(server.start)
+        await asyncio.to_thread(server.start, 60)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
             assert (await client.get("/ready")).status_code == 200
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
