@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from uuid import uuid4
 
 from quart_cors import cors
@@ -13,8 +14,9 @@ from api.serializers import event_json
 
 from .asgi import PlaysyncApp
 from .engine.bus import LocalBus, UpdateBus
+from .engine.extensions import ExtensionFactory, RoomExtension
 from .engine.library import Library
-from .engine.metrics import MeteredBus, MeteredStore, Metrics
+from .engine.metrics import MeteredBus, MeteredStore, Metrics, RoomMetrics
 from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
@@ -32,7 +34,14 @@ def create_app(
     *,
     storage: Storage | None = None,
     bus: UpdateBus | None = None,
+    extensions: Sequence[ExtensionFactory] = (),
 ) -> PlaysyncApp:
+    """The whole server as an ASGI app; nothing starts until it is served.
+
+    ``storage``: the database (tracks and documents); ``bus``: how this process's rooms reach
+    other processes' (in-process by default); ``extensions``: more consumers of every room's
+    changes (:mod:`server.engine.extensions`), run after storage, relay, bus and events.
+    """
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
     bus = bus or LocalBus()
@@ -53,6 +62,7 @@ def create_app(
         MeteredStore(storage, metrics),
         lambda change, seq: event_json(change, seq, library),
         bus=MeteredBus(bus, metrics),
+        extensions=[*extensions, _shared(RoomMetrics(metrics))],
         settings=RoomSettings(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
@@ -77,7 +87,7 @@ def create_app(
             log.info("database schema migrated from %s to revision %s", before or "empty", after)
         library.replace(await storage.load_tracks())
         loop_lag = asyncio.create_task(metrics.watch_loop_lag(), name="metrics:loop-lag")
-        async with rooms:
+        async with bus, rooms:
             yield
             log.info("stopped serving; storing every room")
         log.info("every room stored")
@@ -85,3 +95,8 @@ def create_app(
         await storage.close()
 
     return app
+
+
+def _shared(extension: RoomExtension) -> ExtensionFactory:
+    """One extension instance for every room."""
+    return lambda room: extension

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,8 +25,15 @@ from prometheus_client import (
     process_collector,
 )
 
-from .bus import BusMember, Deliver, UpdateBus
+from crdt.diff import Change
+
+from .bus import BusMember, CatchUp, Deliver, UpdateBus
+from .extensions import RoomExtension
+from .origins import Origin
 from .storage import DocumentStore, StorageError, StoredDocument
+
+if TYPE_CHECKING:
+    from .room import Room
 
 # What a close code says about the message that made the server close a Yjs connection.
 REJECTED_BY_CLOSE_CODE = {
@@ -102,7 +109,8 @@ class Metrics:
             ("direction",),
         )
         self.catchups = counter(
-            "catchups_total", "Updates another process stored, caught up from the database"
+            "catchups_total",
+            "Times a room caught up from the database (the bus may have lost some)",
         )
         self.connections_closed = counter(
             "connections_closed_total",
@@ -192,16 +200,23 @@ class MeteredBus:
         self._bus = bus
         self._published = metrics.bus_messages.labels("published")
         self._received = metrics.bus_messages.labels("received")
+        self._catchups = metrics.catchups
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)
 
-    def join(self, room: str, deliver: Deliver) -> BusMember:
+    def join(self, room: str, deliver: Deliver, *, catch_up: CatchUp | None = None) -> BusMember:
         def counted(update: bytes) -> None:
             self._received.inc()
             deliver(update)
 
-        return _MeteredMember(self._bus.join(room, counted), self._published)
+        def counted_catch_up() -> None:
+            self._catchups.inc()
+            if catch_up is not None:
+                catch_up()
+
+        member = self._bus.join(room, counted, catch_up=counted_catch_up)
+        return _MeteredMember(member, self._published)
 
 
 class _MeteredMember:
@@ -217,3 +232,30 @@ class _MeteredMember:
 
     def leave(self) -> None:
         self._member.leave()
+
+
+class RoomMetrics(RoomExtension):
+    """The room extension that counts changes by origin and legacy events by type.
+
+    One instance serves every room (``extensions=[lambda room: metrics_extension]``).
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._applied = metrics.updates_applied
+        self._events = metrics.events
+
+    def on_update(self, room: Room, updates: list[bytes], origin: Origin) -> None:
+        self._applied.labels(_ORIGIN_KINDS.get(type(origin).__name__, "other")).inc(len(updates))
+
+    def on_events(self, room: Room, changes: list[Change]) -> None:
+        for change in changes:
+            self._events.labels(change.type).inc()
+
+
+_ORIGIN_KINDS = {
+    "RestOrigin": "rest",
+    "PeerOrigin": "peer",
+    "RepairOrigin": "repair",
+    "RemoteOrigin": "remote",
+    "LoadOrigin": "load",
+}

@@ -38,6 +38,8 @@ def test_rest_requests_are_counted_by_route_and_status_and_each_write_commits_on
     # Sequential writes: each answered after its own commit; the new playlist loaded once.
     assert moved(before, after, "playsync_commit_seconds_count") == 3
     assert moved(before, after, "playsync_room_loads_total") == 1
+    assert moved(before, after, "playsync_updates_applied_total", origin="rest") == 3
+    assert moved(before, after, "playsync_events_total", type="track.added") == 3
     assert value(after, "playsync_rooms_loaded") >= 1
 
 

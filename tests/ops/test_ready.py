@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import socket
 
 import httpx
@@ -52,6 +53,9 @@ async def test_ready_answers_503_with_the_reason_once_the_database_is_gone(tmp_p
 needs_redis_setting = pytest.mark.skipif(
     not hasattr(Settings(), "redis_url"), reason="no redis_url setting on this branch yet"
 )
+needs_redis_client = pytest.mark.skipif(
+    importlib.util.find_spec("redis") is None, reason="the redis package is not installed"
+)
 
 
 def redis_answers() -> bool:
@@ -71,6 +75,7 @@ def test_ready_answers_503_naming_redis_when_the_configured_redis_does_not_answe
 
 
 @needs_redis_setting
+@needs_redis_client
 @pytest.mark.skipif(not redis_answers(), reason="no Redis at 127.0.0.1:6379")
 def test_ready_checks_a_configured_redis_that_answers(make_server):
     server = make_server("--no-seed", PLAYSYNC_REDIS_URL="redis://127.0.0.1:6379/0")
