@@ -52,11 +52,25 @@ def _add_db_commands(commands: argparse._SubParsersAction) -> None:
     actions = db.add_subparsers(dest="db_command", required=True)
     upgrade = actions.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
+    revision = actions.add_parser(
+        "revision", help="write the next revision from the tables' changes (for developers)"
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the revision changes")
 
 
-async def _db_upgrade(settings: Settings) -> None:
+async def _db(settings: Settings, args: argparse.Namespace) -> None:
+    import tempfile
+
     from .engine.storage import Storage
 
+    if args.db_command == "revision":  # compared against a scratch database at head
+        with tempfile.TemporaryDirectory() as scratch:
+            storage = Storage(f"sqlite+aiosqlite:///{scratch}/revision.db")
+            try:
+                print(f"wrote {await storage.new_revision(args.message)}: review it")
+            finally:
+                await storage.close()
+        return
     storage = Storage(settings.database_url)
     try:
         before, after = await storage.create_schema()
@@ -71,7 +85,8 @@ def settings_from(
     """Flags, then the environment, then ``.env``, then the defaults."""
     if args.command == "serve":
         return Settings(_cli_settings_source=serve_settings(parsed_args=args))  # type: ignore[call-arg]
-    given = {"database_url": args.database_url} if args.database_url else {}
+    url = getattr(args, "database_url", None)
+    given = {"database_url": url} if url else {}
     return Settings(**given)
 
 
@@ -123,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_format, settings.log_file)
     if args.command == "db":
-        asyncio.run(_db_upgrade(settings))
+        asyncio.run(_db(settings, args))
     elif args.command == "seed":
         asyncio.run(_seed(settings, args.tracks_only))
     else:

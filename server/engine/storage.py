@@ -172,6 +172,13 @@ class Storage:
         async with self.engine.begin() as conn:
             return await conn.run_sync(migrations.upgrade)
 
+    async def new_revision(self, message: str) -> str:
+        """Autogenerate the next schema revision against this database (developers)."""
+        from . import migrations
+
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(migrations.new_revision, message)
+
     async def close(self) -> None:
         await self.engine.dispose()
 

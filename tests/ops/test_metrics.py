@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 import httpx
 import websockets
 
-from tests.conftest import ServerProcess
+from server.engine.metrics import Metrics
+from tests.conftest import ROOT, ServerProcess
 
 from .scrape import moved, scrape, scrape_until, value
 
@@ -112,3 +115,22 @@ def test_process_and_event_loop_series_are_exported(server: ServerProcess):
         "playsync_catchups_total",
     } <= names
     assert value(samples, "playsync_event_loop_lag_seconds") >= 0
+
+
+def test_the_grafana_dashboard_reads_only_series_the_server_exports():
+    exported = set()
+    for family in Metrics().registry.collect():
+        if family.type == "counter":
+            exported.add(f"{family.name}_total")
+        elif family.type == "histogram":
+            exported |= {f"{family.name}_{suffix}" for suffix in ("bucket", "count", "sum")}
+        else:
+            exported.add(family.name)
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:playsync|process)_[a-z_]+", target["expr"])
+    }
+    assert queried and queried <= exported, queried - exported
