@@ -155,7 +155,8 @@ class Metrics:
 class MeteredStore:
     """A :class:`DocumentStore` that times commits and counts loads, compactions, failures.
 
-    Anything else the wrapped store offers is passed through unchanged.
+    Arguments pass through as they are, and so does anything else the wrapped store offers:
+    the wrapper counts, it does not care how storage is called.
     """
 
     def __init__(self, store: DocumentStore, metrics: Metrics) -> None:
@@ -174,23 +175,24 @@ class MeteredStore:
         self._metrics.room_loads.inc()
         return stored
 
-    async def append(self, name: str, data: bytes, seq: int) -> int:
+    async def append(self, name: str, *args: Any, **kwargs: Any) -> int:
         start = time.perf_counter()
         try:
-            update_id = await self._store.append(name, data, seq)
+            stored = await self._store.append(name, *args, **kwargs)
         except StorageError:
             self._metrics.storage_errors.labels("append").inc()
             raise
         self._metrics.commit_seconds.observe(time.perf_counter() - start)
-        return update_id
+        return stored
 
-    async def compact(self, name: str, snapshot: bytes, through_update_id: int) -> None:
+    async def compact(self, name: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            await self._store.compact(name, snapshot, through_update_id)
+            result = await self._store.compact(name, *args, **kwargs)
         except StorageError:
             self._metrics.storage_errors.labels("compact").inc()
             raise
         self._metrics.compactions.inc()
+        return result
 
 
 class MeteredBus:

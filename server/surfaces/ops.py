@@ -19,7 +19,13 @@ from server.engine.metrics import CONTENT_TYPE
 from server.engine.storage import StorageError
 
 from .context import AppState, app_state
+
 from .websocket import WS_1001_GOING_AWAY, Receive, Send, WebSocketConnection
+
+try:  # imported here, not during a check: a first import can take longer than the check
+    from redis.asyncio import Redis
+except ImportError:  # only a server with --redis-url needs it
+    Redis = None  # type: ignore[assignment,misc]
 
 log = logging.getLogger("playsync.request")
 
@@ -63,9 +69,7 @@ def _redis_ok(redis_url: str | None) -> dict[str, str]:
 
 async def _ping_redis(url: str) -> str | None:
     """None when Redis answers a PING, else why not."""
-    try:
-        from redis.asyncio import Redis
-    except ImportError:
+    if Redis is None:
         return "the redis package is not installed"
     client = Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT, socket_timeout=CHECK_TIMEOUT)
     try:
