@@ -19,7 +19,6 @@ from server.engine.metrics import CONTENT_TYPE
 from server.engine.storage import StorageError
 
 from .context import AppState, app_state
-
 from .websocket import WS_1001_GOING_AWAY, Receive, Send, WebSocketConnection
 
 try:  # imported here, not during a check: a first import can take longer than the check
