@@ -27,7 +27,7 @@ from prometheus_client import (
 
 from crdt.diff import Change
 
-from .bus import BusMember, CatchUp, Deliver, UpdateBus
+from .bus import BusMember, UpdateBus
 from .extensions import RoomExtension
 from .origins import Origin
 from .storage import DocumentStore, StorageError, StoredDocument
@@ -196,7 +196,12 @@ class MeteredStore:
 
 
 class MeteredBus:
-    """An :class:`UpdateBus` that counts the updates each member publishes and receives."""
+    """An :class:`UpdateBus` that counts the updates its members publish and receive, and
+    the catch-ups it asks for.
+
+    Arguments pass through: a receiving callable and a ``catch_up`` callable are counted
+    on their way, anything else (and the bus's lifecycle) is the wrapped bus's own.
+    """
 
     def __init__(self, bus: UpdateBus, metrics: Metrics) -> None:
         self._bus = bus
@@ -207,18 +212,21 @@ class MeteredBus:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)
 
-    def join(self, room: str, deliver: Deliver, *, catch_up: CatchUp | None = None) -> BusMember:
-        def counted(update: bytes) -> None:
-            self._received.inc()
-            deliver(update)
-
-        def counted_catch_up() -> None:
-            self._catchups.inc()
-            if catch_up is not None:
-                catch_up()
-
-        member = self._bus.join(room, counted, catch_up=counted_catch_up)
+    def join(self, room: str, receiver: Any, *args: Any, **kwargs: Any) -> BusMember:
+        if callable(receiver):
+            receiver = _counting(receiver, self._received)
+        if callable(kwargs.get("catch_up")):
+            kwargs["catch_up"] = _counting(kwargs["catch_up"], self._catchups)
+        member = self._bus.join(room, receiver, *args, **kwargs)
         return _MeteredMember(member, self._published)
+
+
+def _counting(function: Callable[..., Any], counter: Any) -> Callable[..., Any]:
+    def counted(*args: Any) -> Any:
+        counter.inc()
+        return function(*args)
+
+    return counted
 
 
 class _MeteredMember:

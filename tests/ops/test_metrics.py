@@ -9,7 +9,8 @@ import re
 import httpx
 import websockets
 
-from server.engine.metrics import Metrics
+from server.engine.bus import LocalBus
+from server.engine.metrics import MeteredBus, Metrics
 from tests.conftest import ROOT, ServerProcess
 
 from .scrape import moved, scrape, scrape_until, value
@@ -134,3 +135,22 @@ def test_the_grafana_dashboard_reads_only_series_the_server_exports():
         for name in re.findall(r"\b(?:playsync|process)_[a-z_]+", target["expr"])
     }
     assert queried and queried <= exported, queried - exported
+
+
+async def test_the_bus_wrapper_counts_what_members_publish_and_receive():
+    metrics = Metrics()
+    bus = MeteredBus(LocalBus(), metrics)
+    got: list[bytes] = []
+    async with bus:
+        first = bus.join("p", got.append)
+        bus.join("p", got.append)
+        first.publish(b"u1")
+        first.publish(b"u2")
+    assert got == [b"u1", b"u2"]
+    samples = {
+        (sample.name, tuple(sample.labels.values())): sample.value
+        for family in metrics.registry.collect()
+        for sample in family.samples
+    }
+    assert samples[("playsync_bus_messages_total", ("published",))] == 2
+    assert samples[("playsync_bus_messages_total", ("received",))] == 2
