@@ -212,6 +212,13 @@ class MeteredBus:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)
 
+    async def __aenter__(self) -> MeteredBus:
+        await self._bus.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._bus.__aexit__(*exc_info)
+
     def join(self, room: str, receiver: Any, *args: Any, **kwargs: Any) -> BusMember:
         if callable(receiver):
             receiver = _counting(receiver, self._received)
