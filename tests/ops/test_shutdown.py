@@ -129,3 +129,29 @@ async def test_sigterm_under_load_exits_0_and_loses_nothing_acknowledged(make_se
     for index, item in enumerate(rest_items):
         assert tally.acked[index] <= stored[item] <= tally.attempted[index]
     assert tally.peer_votes_seen <= stored[peer_item] <= tally.peer_sent
+
+
+async def test_a_client_that_never_completes_the_close_cannot_hold_the_shutdown_up(
+    make_server, playlist
+):
+    server = make_server()
+    added = httpx.post(f"{server.base_url}/api/playlists/{playlist}/", json={"track_id": 7})
+    assert added.status_code == 201
+    # A raw WebSocket handshake, then silence: it never reads, never answers the close.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        f"GET /yjs/{playlist} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await writer.drain()
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+
+    server.process.send_signal(signal.SIGTERM)
+    returncode = await asyncio.to_thread(server.process.wait, 10)
+    writer.close()
+    assert returncode == 0, server.log()
+
+    again = make_server("--no-seed", db_path=server.db_path, seed=False)
+    items = httpx.get(f"{again.base_url}/api/playlists/{playlist}/").json()
+    assert [item["id"] for item in items] == [added.json()["id"]]
