@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from uuid import uuid4
@@ -14,14 +15,16 @@ from api.serializers import event_json
 from .asgi import PlaysyncApp
 from .engine.auth import Authorizer, authorizer_for
 from .engine.bus import LocalBus, UpdateBus
-from .engine.extensions import ExtensionFactory
+from .engine.extensions import ExtensionFactory, RoomExtension
 from .engine.library import Library
+from .engine.metrics import MeteredBus, MeteredStore, Metrics, RoomMetrics
 from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
 from .surfaces.admission import register_websocket_admission
 from .surfaces.context import EXTENSION, AppState
+from .surfaces.ops import install_ops
 from .surfaces.stream import stream
 from .surfaces.web import web
 
@@ -51,6 +54,7 @@ def create_app(
     app.json.sort_keys = False  # keep the field order of the legacy API
     # Every path answers with and without its trailing slash, without a redirect.
     app.url_map.strict_slashes = False
+    install_ops(app)
     register_api(app)
     app.register_blueprint(stream)
     register_websocket_admission(app)  # origin and per-address checks of /ws/ handshakes
@@ -58,11 +62,12 @@ def create_app(
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()
+    metrics = Metrics()
     rooms = RoomManager(
-        storage,
+        MeteredStore(storage, metrics),
         lambda change, seq: event_json(change, seq, library),
-        bus=bus,
-        extensions=extensions,
+        bus=MeteredBus(bus, metrics),
+        extensions=[*extensions, _shared(RoomMetrics(metrics))],
         settings=RoomSettings(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
@@ -76,15 +81,28 @@ def create_app(
         rooms=rooms,
         writer_key=f"server:{uuid4()}",
         authorizer=authorizer or authorizer_for(settings.auth_secret),
+        metrics=metrics,
     )
+    metrics.watch_rooms(lambda: rooms.rooms)
     app.extensions[EXTENSION] = state
 
     @app.while_serving
     async def lifespan():
-        await storage.create_schema()
+        before, after = await storage.create_schema()
+        if before != after:
+            log.info("database schema migrated from %s to revision %s", before or "empty", after)
         library.replace(await storage.load_tracks())
+        loop_lag = asyncio.create_task(metrics.watch_loop_lag(), name="metrics:loop-lag")
         async with bus, rooms:
             yield
+            log.info("stopped serving; storing every room")
+        log.info("every room stored")
+        loop_lag.cancel()
         await storage.close()
 
     return app
+
+
+def _shared(extension: RoomExtension) -> ExtensionFactory:
+    """One extension instance for every room."""
+    return lambda room: extension

@@ -15,6 +15,7 @@ import sys
 from pydantic import ValidationError
 from pydantic_settings import CliSettingsSource
 
+from .logging_setup import setup_logging
 from .settings import Settings
 
 
@@ -40,6 +41,7 @@ def _parser() -> tuple[argparse.ArgumentParser, CliSettingsSource[Settings]]:
     seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     seed.add_argument("--tracks-only", action="store_true", help="only the track library")
     _add_token_parser(commands)
+    _add_db_commands(commands)
     return parser, serve_settings
 
 
@@ -77,6 +79,41 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- playsync db upgrade (schema migrations, docs/operations.md) -----------------------------
+
+
+def _add_db_commands(commands: argparse._SubParsersAction) -> None:
+    db = commands.add_parser("db", help="database schema: migrate it to this version")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    upgrade = actions.add_parser("upgrade", help="migrate the database to the newest schema")
+    upgrade.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
+    revision = actions.add_parser(
+        "revision", help="write the next revision from the tables' changes (for developers)"
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the revision changes")
+
+
+async def _db(settings: Settings, args: argparse.Namespace) -> None:
+    import tempfile
+
+    from .engine.storage import Storage
+
+    if args.db_command == "revision":  # compared against a scratch database at head
+        with tempfile.TemporaryDirectory() as scratch:
+            storage = Storage(f"sqlite+aiosqlite:///{scratch}/revision.db")
+            try:
+                print(f"wrote {await storage.new_revision(args.message)}: review it")
+            finally:
+                await storage.close()
+        return
+    storage = Storage(settings.database_url)
+    try:
+        before, after = await storage.create_schema()
+    finally:
+        await storage.close()
+    print(f"schema at revision {after}" + (f" (was {before})" if before != after else ""))
+
+
 def settings_from(
     args: argparse.Namespace, serve_settings: CliSettingsSource[Settings]
 ) -> Settings:
@@ -85,7 +122,8 @@ def settings_from(
         return Settings(_cli_settings_source=serve_settings(parsed_args=args))  # type: ignore[call-arg]
     if args.command == "token":
         return Settings(**({"auth_secret": args.auth_secret} if args.auth_secret else {}))
-    given = {"database_url": args.database_url} if args.database_url else {}
+    url = getattr(args, "database_url", None)
+    given = {"database_url": url} if url else {}
     return Settings(**given)
 
 
@@ -130,9 +168,6 @@ def _invalid(error: ValidationError) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser, serve_settings = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = settings_from(args, serve_settings)
     except ValidationError as error:
@@ -140,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "token":
         return _token(settings, args)
-    if args.command == "seed":
+    setup_logging(settings.log_format, settings.log_file)
+    if args.command == "db":
+        asyncio.run(_db(settings, args))
+    elif args.command == "seed":
         asyncio.run(_seed(settings, args.tracks_only))
     else:
         asyncio.run(_serve(settings))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import signal
 
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -11,6 +13,7 @@ from quart import Quart
 from wsproto.extensions import PerMessageDeflate
 
 from . import hypercorn_limits
+from .asgi import PlaysyncApp
 from .hypercorn_limits import LimitedConfig
 from .settings import Settings
 
@@ -37,21 +40,59 @@ def hypercorn_config(settings: Settings) -> LimitedConfig:
     config.websocket_max_message_size = settings.max_message_bytes
     config.send_timeout = settings.send_timeout_seconds
     config.ping_seconds = settings.ping_seconds or None
-    config.accesslog = None
+    config.accesslog = None  # server/surfaces/ops.py logs each request, with its playlist
+    config.errorlog = logging.getLogger("hypercorn.error")  # through our handlers and format
     # Longer than clients keep idle connections (httpx: 5 s, browsers: ~60 s), so a client
     # never sends on a connection the server is closing at that moment (hypercorn: 5 s).
     config.keep_alive_timeout = 75
-    config.graceful_timeout = 5
+    config.graceful_timeout = 3  # then the app's shutdown runs, whatever is still open
     return config
 
 
+SHUTDOWN_DEADLINE = 7.0
+"""Seconds from SIGTERM until connections still open are cut (rooms stored first), so the
+process exits within the 10 s that CONTRACT §10 allows."""
+
+
 async def serve(app: Quart, settings: Settings, banner: str = "playsync") -> None:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM, then stop gracefully (docs/operations.md).
+
+    On the signal the app closes its WebSockets; hypercorn stops accepting, waits for the
+    connections to end, and runs the app's shutdown, which stores every room. A connection
+    that will not end (hypercorn waits for each without a limit) is cut at the deadline,
+    once every room is stored.
+    """
     decline_websocket_compression()
     hypercorn_limits.install()
     shutdown = asyncio.Event()
+    log = logging.getLogger("playsync")
+
+    def stop() -> None:
+        if shutdown.is_set():
+            return
+        log.info("shutting down")
+        if isinstance(app, PlaysyncApp):
+            app.begin_shutdown()
+        shutdown.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, shutdown.set)
+        loop.add_signal_handler(sig, stop)
     print(f"{banner} serving on http://{settings.host}:{settings.port}", flush=True)
-    await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=shutdown.wait)
+    serving = asyncio.ensure_future(
+        hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=shutdown.wait)
+    )
+    signalled = asyncio.ensure_future(shutdown.wait())
+    await asyncio.wait({serving, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    try:
+        await asyncio.wait_for(asyncio.shield(serving), SHUTDOWN_DEADLINE)
+    except TimeoutError:
+        log.warning(
+            "connections still open %.0fs after the signal; cutting them", SHUTDOWN_DEADLINE
+        )
+        if isinstance(app, PlaysyncApp):
+            await app.store_every_room()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving

@@ -8,6 +8,7 @@ closes, it can resume with ``?since=``) rather than stalling the room.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from collections.abc import Callable
@@ -45,12 +46,27 @@ class Overflowed(Exception):
     """The listener fell too far behind; it should reconnect with ``?since=``."""
 
 
+class ListenerClosed(Exception):
+    """The server is shutting down: close the connection normally (1000)."""
+
+
+_CLOSE: Any = object()  # wakes a waiting ``next`` once the listener is closed
+
+
 class Listener:
     """One event-stream connection's queue of messages."""
 
     def __init__(self, maxsize: int = LISTENER_QUEUE) -> None:
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize)
         self.overflowed = asyncio.Event()
+        self.closed = False
+
+    def close(self) -> None:
+        """End this listener (shutdown): ``next`` raises :class:`ListenerClosed` once what is
+        queued has been taken."""
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue has no waiter to wake
+            self.queue.put_nowait(_CLOSE)
 
     async def next(self, timeout: float) -> Message | None:
         """The next message, or None after ``timeout`` seconds without one (a heartbeat is
@@ -58,15 +74,21 @@ class Listener:
 
         An overflow only happens while the queue is full, so none can start during a wait.
         """
-        if self.overflowed.is_set() and self.queue.empty():
-            raise Overflowed
+        if self.queue.empty():
+            if self.closed:
+                raise ListenerClosed
+            if self.overflowed.is_set():
+                raise Overflowed
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            message = await asyncio.wait_for(self.queue.get(), timeout)
         except TimeoutError:
             return None
+        if message is _CLOSE:
+            raise ListenerClosed
+        return message
 
     def offer(self, message: Message) -> None:
-        if self.overflowed.is_set():
+        if self.overflowed.is_set() or self.closed:
             return
         try:
             self.queue.put_nowait(message)

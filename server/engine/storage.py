@@ -162,9 +162,22 @@ class Storage:
         if make_url(url).get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
-    async def create_schema(self) -> None:
+    async def create_schema(self) -> tuple[str | None, str]:
+        """Migrate the database to the newest schema revision (creating it if empty).
+
+        Returns the revision it was at (None: empty) and the one it is at now.
+        """
+        from . import migrations  # Alembic takes a second to import: only where it migrates
+
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            return await conn.run_sync(migrations.upgrade)
+
+    async def new_revision(self, message: str) -> str:
+        """Autogenerate the next schema revision against this database (developers)."""
+        from . import migrations
+
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(migrations.new_revision, message)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -9,6 +9,7 @@ from quart import current_app
 
 from server.engine.auth import AllowAll, Authorizer
 from server.engine.library import Library
+from server.engine.metrics import Metrics
 from server.engine.rooms import RoomManager
 from server.engine.storage import Storage
 
@@ -32,6 +33,9 @@ class AppState:
     """Open WebSockets per client address (``max_connections_per_address``)."""
     authorizer: Authorizer = field(default_factory=AllowAll)
     """Who may do what (CONTRACT §8); everything open unless ``--auth-secret`` is set."""
+    metrics: Metrics = field(default_factory=Metrics)
+    draining: bool = False
+    """Shutting down: new WebSockets are refused (server/surfaces/ops.py)."""
 
 
 def app_state() -> AppState:

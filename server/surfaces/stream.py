@@ -9,6 +9,7 @@ send ``{"type": "ping", "ts": …}``; anything else it sends is ignored.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from api.validation import playlist_name
 from crdt.diff import snapshot
 from crdt.names import is_playlist_name
 from crdt.schema import utc_now_iso
-from server.engine.events import Listener, Message, Overflowed
+from server.engine.events import Listener, ListenerClosed, Message, Overflowed
 from server.engine.room import Room
 
 from .access import EXPIRED, WS_4401_UNAUTHORIZED, Refused, playlist_grant
@@ -39,6 +40,7 @@ CONNECTED = json.dumps(
     {"type": "connection.established", "message": "Connected to playlist updates"}
 )
 WS_1008_POLICY_VIOLATION = 1008
+_connection_ids = itertools.count(1)  # names a listener's connection in log lines
 
 
 def _since(raw: str | None) -> int | None:
@@ -82,6 +84,8 @@ async def events_websocket(name: str):
         return
     room = await state.rooms.get(name)
     listener, missed = _subscribe(room, _since(websocket.args.get("since")))
+    context = {"playlist": name, "connection": f"events-{next(_connection_ids)}"}
+    log.info("event listener joined", extra=context)
     tasks: set[asyncio.Future[None]] = set()
     try:
         await websocket.accept()
@@ -106,6 +110,9 @@ async def events_websocket(name: str):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         room.unlisten(listener)
+        if listener.overflowed.is_set():
+            state.metrics.slow_connections.labels("events").inc()
+        log.info("event listener left", extra=context)
 
 
 async def _close_after(seconds: float) -> None:
@@ -130,6 +137,9 @@ async def _forward(listener: Listener, heartbeat: float) -> None:
             message = await listener.next(heartbeat)
         except Overflowed:
             await websocket.close(1013, "too slow; reconnect with ?since=")
+            return
+        except ListenerClosed:  # shutdown: 1000 makes the original frontend reconnect
+            await websocket.close(1000, "server shutting down")
             return
         await websocket.send(_heartbeat() if message is None else message.text)
 
@@ -178,7 +188,10 @@ async def events_sse(name: str):
                 else:
                     yield _sse(message)
         except Overflowed:
+            state.metrics.slow_connections.labels("events").inc()
             return  # the client's EventSource reconnects with Last-Event-ID
+        except ListenerClosed:
+            return  # shutdown: the stream ends, EventSource reconnects elsewhere or later
         finally:
             room.unlisten(listener)
 

@@ -30,6 +30,9 @@ WS_1011_INTERNAL_ERROR = 1011
 WS_1013_TRY_AGAIN_LATER = 1013
 WS_4404_UNKNOWN_ROOM = 4404  # 44xx: y-websocket stops reconnecting
 
+DRAIN_SECONDS = 3.0
+"""After our close, how long a peer may go on sending before we stop reading it."""
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -73,6 +76,8 @@ class WebSocketConnection:
         self.close_code: int | None = None
         self.close_reason = ""
         self.disconnected = False
+        self._read_until: float | None = None  # after close(read_for=…): loop time
+        self._peer_gone = False  # websocket.disconnect received
 
     async def accept(self) -> bool:
         """Complete the handshake; False if the client left before it."""
@@ -95,11 +100,25 @@ class WebSocketConnection:
         self._queue.put_nowait(message)
         self._queued_bytes += size
 
-    def close(self, code: int = WS_1000_NORMAL, reason: str = "", *, drop_queued: bool = False):
-        """Close after what is already queued, or at once with ``drop_queued``."""
+    def close(
+        self,
+        code: int = WS_1000_NORMAL,
+        reason: str = "",
+        *,
+        drop_queued: bool = False,
+        read_for: float | None = None,
+    ):
+        """Close after what is already queued, or at once with ``drop_queued``.
+
+        With ``read_for`` (shutdown), ``receive`` goes on returning the frames that arrived
+        before the close, until the disconnect or for that many seconds at most: a peer's
+        last updates are not dropped, and one that floods cannot hold the shutdown up.
+        """
         if self.close_code is not None:
             return
         self.close_code, self.close_reason = code, reason
+        if read_for is not None:
+            self._read_until = asyncio.get_running_loop().time() + read_for
         if drop_queued:
             # A peer that cannot keep up: drop what it has not read, so that the close frame
             # is the next thing the writer sends (cancelling the writer sent no close at all).
@@ -110,11 +129,18 @@ class WebSocketConnection:
 
     async def receive(self) -> bytes | str:
         """The next frame; raises :class:`Closed` on disconnect or after ``close()``."""
-        if self.close_code is not None:
+        if self.close_code is None:
+            message = await self._receive()
+        elif self._read_until is None:
             raise Closed
-        message = await self._receive()
+        else:
+            left = self._read_until - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(self._receive(), max(left, 0))
+            except TimeoutError:
+                raise Closed from None
         if message["type"] == "websocket.disconnect":
-            self.disconnected = True
+            self.disconnected = self._peer_gone = True
             raise Closed
         if message.get("bytes") is not None:
             return message["bytes"]
@@ -129,6 +155,22 @@ class WebSocketConnection:
                 await asyncio.wait_for(asyncio.shield(self._writer), timeout=5)
             self._writer.cancel()
         await self._send_close()
+        await self._drain_until_disconnect()
+
+    async def _drain_until_disconnect(self) -> None:
+        """Read and drop what the peer still sends until it has gone.
+
+        hypercorn hands frames over through a bounded queue: once we stop reading while a
+        peer still floods, its reader blocks on that queue, never sees the peer's close
+        reply, and the connection (and with it a server shutdown) hangs for good.
+        """
+        if self._peer_gone:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while (await self._receive())["type"] != "websocket.disconnect":
+                    pass
+        self._peer_gone = True
 
     async def _write(self) -> None:
         while True:

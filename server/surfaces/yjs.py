@@ -92,6 +92,8 @@ async def _serve_peer(state: AppState, scope: Scope, receive: Receive, send: Sen
         expiry = asyncio.get_running_loop().call_later(
             left, conn.close, WS_4401_UNAUTHORIZED, EXPIRED
         )
+    context = {"playlist": name, "connection": conn.connection_id}
+    log.info("yjs peer joined", extra=context)
     try:
         for message in greeting(room):
             conn.send(message)
@@ -101,6 +103,8 @@ async def _serve_peer(state: AppState, scope: Scope, receive: Receive, send: Sen
             expiry.cancel()
         # Shielded: the peer's departure must be processed even if we are being cancelled.
         await asyncio.shield(_leave(room, session, conn))
+        state.metrics.connection_ended("yjs", conn.close_code)
+        log.info("yjs peer left (close %s)", conn.close_code, extra=context)
 
 
 def _reader_budget(settings: Settings) -> TokenBucket | None:
