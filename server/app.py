@@ -12,6 +12,7 @@ from api.serializers import event_json
 
 from .asgi import PlaysyncApp
 from .engine.bus import LocalBus, UpdateBus
+from .engine.gate import GateLimits
 from .engine.library import Library
 from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
@@ -52,6 +53,7 @@ def create_app(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+            gate=GateLimits(max_items=settings.max_items) if settings.check_updates else None,
         ),
     )
     state = AppState(

@@ -35,6 +35,8 @@ class Settings:
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
     web_root: Path = DEFAULT_WEB_ROOT
+    max_items: int = 1000  # items per playlist; a peer's update beyond it is refused
+    check_updates: bool = True  # the gate on peers' updates (CONTRACT §9); off only to measure it
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +59,8 @@ class Settings:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
         if "PLAYSYNC_WEB_ROOT" in env:
             settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
+        if "PLAYSYNC_MAX_ITEMS" in env:
+            settings.max_items = int(env["PLAYSYNC_MAX_ITEMS"])
+        if "PLAYSYNC_CHECK_UPDATES" in env:
+            settings.check_updates = _env_flag("PLAYSYNC_CHECK_UPDATES")
         return settings

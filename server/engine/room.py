@@ -32,6 +32,7 @@ from crdt.schema import items_map
 
 from .bus import BusMember, UpdateBus
 from .events import EventLog, Listener, Render
+from .gate import Gate, GateLimits
 from .origins import LOAD, REMOTE, REPAIR, Origin, PeerOrigin, RepairOrigin, is_stored_here
 from .persistence import CompactionPolicy, Persister
 from .storage import DocumentStore, StoredDocument
@@ -69,6 +70,7 @@ class Room:
         bus: UpdateBus | None = None,
         batch_delay: float = 0.1,
         policy: CompactionPolicy | None = None,
+        gate: GateLimits | None = None,
     ) -> None:
         self.name = name
         self.doc: Doc = Doc()
@@ -97,6 +99,8 @@ class Room:
         self._outbox: list[bytes] = []
         self._outbox_sender: int | None = None
         self._relay_turn = False  # an update already went out in this turn of the loop
+        # What peers may write (CONTRACT §9); it learns from every update integrated here.
+        self.gate = None if gate is None else Gate(gate, server_client=self.doc.client_id)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -106,6 +110,9 @@ class Room:
         with self.doc.transaction(origin=LOAD):
             for part in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
                 self.doc.apply_update(part)
+        if self.gate is not None:
+            for update in self._captured_updates:
+                self.gate.integrated(update, trusted=True)
         self._captured_updates.clear()
         self._captured_events.clear()
         self.playlist = project(self.doc)
@@ -265,6 +272,10 @@ class Room:
         if not updates:
             return
         self.touch()
+        if self.gate is not None:
+            trusted = not isinstance(origin, PeerOrigin)
+            for update in updates:
+                self.gate.integrated(update, trusted=trusted)
         if self.peers:
             self._relay(updates, origin)
         if is_stored_here(origin):

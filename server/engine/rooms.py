@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .bus import UpdateBus
 from .events import Render
+from .gate import GateLimits
 from .persistence import CompactionPolicy
 from .room import Room
 from .storage import DocumentStore
@@ -30,6 +31,7 @@ class RoomSettings:
     idle_seconds: float = 60.0
     batch_delay: float = 0.1
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
+    gate: GateLimits | None = field(default_factory=GateLimits)  # None: peers unchecked
 
 
 class RoomManager:
@@ -99,6 +101,7 @@ class RoomManager:
                 bus=self._bus,
                 batch_delay=self.settings.batch_delay,
                 policy=self.settings.compaction,
+                gate=self.settings.gate,
             )
             room.load(stored)
             self.rooms[name] = room

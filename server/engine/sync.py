@@ -21,6 +21,9 @@ from pycrdt import (
     write_message,
 )
 
+from crdt.schema import items_map
+
+from .gate import Malformed
 from .origins import PeerOrigin
 from .room import Peer, Room
 
@@ -141,11 +144,25 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
             return
+        if room.gate is not None:
+            try:
+                complete = room.gate.judge(payload, items_map(room.doc))  # raises Rejected
+            except Malformed as exc:
+                raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
+            if not complete:
+                # It builds on structs we have not seen, so what it writes cannot be judged
+                # yet: apply none of it, and ask the peers for everything we lack.
+                room.ask_peers_for_missing()
+                return
         before = state_vector(room.doc.get_state())
         try:
             room.apply_update(payload, session.origin)
         except (ValueError, RuntimeError) as exc:  # undecodable, or decodable but inapplicable
             raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":  # pyo3's, a BaseException
+                raise
+            raise ProtocolError("update could not be applied") from None
         if _carries_structs(payload) and not _advanced(room, before):
             # Nothing integrated: the update waits on one we have not seen (or we had it
             # already). pycrdt 0.14 can lose such a pending update for good once its

@@ -28,6 +28,7 @@ WS_1007_INVALID_PAYLOAD = 1007
 WS_1009_MESSAGE_TOO_BIG = 1009
 WS_1011_INTERNAL_ERROR = 1011
 WS_1013_TRY_AGAIN_LATER = 1013
+WS_4400_REJECTED = 4400  # an update that breaks a rule of CONTRACT §9; 44xx: no retry
 WS_4404_UNKNOWN_ROOM = 4404  # 44xx: y-websocket stops reconnecting
 
 Scope = dict[str, Any]
