@@ -19,6 +19,7 @@ from pycrdt import (
     create_awareness_message,
     create_sync_message,
     write_message,
+    write_var_uint,
 )
 
 from crdt.schema import items_map
@@ -30,6 +31,7 @@ from .room import Peer, Room
 MESSAGE_AUTH = 2
 MESSAGE_QUERY_AWARENESS = 3
 EMPTY_UPDATE = b"\x00\x00"
+MAX_AWARENESS_DEPTH = 32
 
 
 class ProtocolError(ValueError):
@@ -172,18 +174,61 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
         raise ProtocolError(f"unknown sync message type {sync_type}")
 
 
-def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
+def _read_awareness(update: bytes) -> list[tuple[int, int, str]]:
+    """The entries of an awareness update: ``(client id, clock, JSON state)``."""
     reader = _Reader(update)
-    clients = []
+    entries = []
     for _ in range(reader.var_uint()):
         client_id = reader.var_uint()
-        reader.var_uint()  # clock
+        clock = reader.var_uint()
         state = reader.var_string()
         try:
-            json.loads(state)
-        except ValueError as exc:
-            raise ProtocolError("awareness state is not JSON") from exc
-        clients.append(client_id)
+            value = json.loads(state)
+        except (ValueError, RecursionError):
+            raise ProtocolError("awareness state is not JSON") from None
+        if _nesting(value) > MAX_AWARENESS_DEPTH:
+            raise ProtocolError(f"awareness state nested deeper than {MAX_AWARENESS_DEPTH}")
+        entries.append((client_id, clock, state))
+    if reader.pos != len(update):
+        raise ProtocolError("bytes after the end of the awareness update")
+    return entries
+
+
+def _nesting(value: Any) -> int:
+    """How deep JSON containers nest in ``value`` (iteratively)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def _encode_awareness(entries: list[tuple[int, int, str]]) -> bytes:
+    out = bytearray(write_var_uint(len(entries)))
+    for client_id, clock, state in entries:
+        encoded = state.encode()
+        out += write_var_uint(client_id) + write_var_uint(clock)
+        out += write_var_uint(len(encoded)) + encoded
+    return bytes(out)
+
+
+def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
+    entries = _read_awareness(update)
+    states = room.awareness.states
+    # A connection sets and removes only the states of client ids it introduced
+    # (CONTRACT §4): a client id is introduced by the first connection that sets it
+    # while it has no state. Others' entries are dropped quietly: y-websocket clients
+    # re-send every change they receive, so frames carry other peers' states too.
+    mine = [e for e in entries if e[0] in session.awareness_clients or e[0] not in states]
+    if not mine:
+        return
+    if len(mine) != len(entries):
+        update = _encode_awareness(mine)
+    clients = [client_id for client_id, _, _ in mine]
     before = set(room.awareness.states)
     changed: list[int] = []
 
@@ -198,9 +243,6 @@ def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
     finally:
         room.awareness.unobserve(subscription)
     after = set(room.awareness.states)
-    # y-websocket clients re-send every awareness change they receive, so a frame also
-    # carries other peers' states. A connection owns only the states it introduced;
-    # owning relayed ones would wipe live peers' states when this one leaves.
     session.awareness_clients.update((after - before).intersection(clients))
     session.awareness_clients.difference_update(before - after)
     if changed:
