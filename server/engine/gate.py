@@ -32,6 +32,7 @@ from .updates import (
     STRING,
     TYPE,
     TYPE_NAMES,
+    BigInt64,
     DecodeError,
     Struct,
     TooDeep,
@@ -562,7 +563,7 @@ def _where(kind: str, name: str) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool | BigInt64) or not isinstance(value, int | float):
         return False
     return isinstance(value, int) or math.isfinite(value)
 

@@ -17,7 +17,6 @@ delete set (per client: ``varUint`` client, count, then ``clock, length`` pairs)
 
 from __future__ import annotations
 
-import math
 import struct as _struct
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +46,28 @@ _BIT8, _BIT7, _BIT6, _BITS5 = 0x80, 0x40, 0x20, 0x1F
 _F32 = _struct.Struct(">f")
 _F64 = _struct.Struct(">d")
 _I64 = _struct.Struct(">q")
+
+
+class BigInt64(int):
+    """A lib0 BigInt (tag 122): an int to Python, a ``bigint`` to JS, which cannot add it to
+    numbers, so the gate keeps it apart from plain integers."""
+
+
+class _Undefined:
+    """JS ``undefined`` (tag 127), which pycrdt reads as None but JS does not."""
+
+    _instance: _Undefined | None = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED = _Undefined()
 
 
 class DecodeError(ValueError):
@@ -184,11 +205,11 @@ class _Reader:
         if tag == 121:
             return False, 0
         if tag == 127:
-            return None, 0  # undefined
+            return UNDEFINED, 0
         if tag == 124:
             return _F32.unpack(self.take(4))[0], 0
         if tag == 122:
-            return _I64.unpack(self.take(8))[0], 0
+            return BigInt64(_I64.unpack(self.take(8))[0]), 0
         if tag == 116:
             return self.var_bytes(), 0
         if tag in (117, 118):
@@ -255,8 +276,6 @@ def _read_content(reader: _Reader, ref: int, values: bool, max_depth: int) -> Co
     start = reader.pos
     if ref == ANY:
         n = reader.count(1)
-        if n == 0:
-            raise DecodeError("empty content")
         if values:
             decoded = [reader.any(0, max_depth) for _ in range(n)]
             items = tuple(v for v, _ in decoded)
@@ -267,8 +286,6 @@ def _read_content(reader: _Reader, ref: int, values: bool, max_depth: int) -> Co
         return Content(ANY, n, items, depth=depth, size=reader.pos - start)
     if ref == DELETED:
         n = reader.var_uint()
-        if n == 0:
-            raise DecodeError("empty content")
         return Content(DELETED, n)
     if ref == TYPE:
         type_ref = reader.var_uint()
@@ -281,18 +298,14 @@ def _read_content(reader: _Reader, ref: int, values: bool, max_depth: int) -> Co
     if ref == STRING:
         text = reader.var_string()
         length = _utf16_length(text)
-        if length == 0:
-            raise DecodeError("empty content")
         return Content(STRING, length, (text,) if values else (), size=reader.pos - start)
     if ref == JSON:
         n = reader.count(1)
-        if n == 0:
-            raise DecodeError("empty content")
         strings = tuple(reader.var_string() for _ in range(n))
         return Content(JSON, n, strings if values else (), size=reader.pos - start)
     if ref == BINARY:
-        reader.var_bytes()
-        return Content(BINARY, 1, size=reader.pos - start)
+        data = reader.var_bytes()
+        return Content(BINARY, 1, (data,) if values else (), size=reader.pos - start)
     if ref == EMBED:
         return Content(EMBED, 1, (reader.var_string(),), size=reader.pos - start)
     if ref == FORMAT:
@@ -332,8 +345,6 @@ def decode_update(data: bytes, *, values: bool = True, max_depth: int = HARD_MAX
                 if info != ref:
                     raise DecodeError("flags on a GC or Skip struct")
                 length = reader.var_uint()
-                if length == 0:
-                    raise DecodeError("empty struct")
                 kind = "gc" if ref == GC_REF else "skip"
                 structs.append(Struct(kind, ID(client, clock), length))
             else:
@@ -383,10 +394,3 @@ def decode_update(data: bytes, *, values: bool = True, max_depth: int = HARD_MAX
         raise DecodeError(f"{reader.end - reader.pos} bytes after the end of the update")
     return Update(tuple(structs), delete_set)
 
-
-def is_finite_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and (isinstance(value, int) or math.isfinite(value))
-    )
