@@ -11,10 +11,7 @@ import base64
 import json
 import math
 import shutil
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from server.engine.updates import (
     ANY,
@@ -23,6 +20,7 @@ from server.engine.updates import (
     DOC,
     EMBED,
     FORMAT,
+    ID,
     JSON,
     STRING,
     TYPE,
@@ -74,15 +72,6 @@ class YjsTool:
         self._proc.close()
 
 
-@pytest.fixture(scope="module")
-def yjs() -> Iterator[YjsTool]:
-    if NODE is None or not (INTEROP / "node_modules" / "yjs").exists():
-        pytest.skip("node and tests/interop/node_modules (make install-node) are needed")
-    tool = YjsTool()
-    yield tool
-    tool.close()
-
-
 def _tagged(value: Any) -> Any:
     """A decoded value in the JSON form ``decode.mjs`` gives it."""
     if value is UNDEFINED:
@@ -92,7 +81,7 @@ def _tagged(value: Any) -> Any:
     if isinstance(value, bytes):
         return {"$bytes": b64(value)}
     if isinstance(value, float) and not math.isfinite(value):
-        return {"$number": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+        return {"$number": str(value).replace("inf", "Infinity").replace("nan", "NaN")}
     if isinstance(value, dict):
         return {key: _tagged(v) for key, v in value.items()}
     if isinstance(value, list | tuple):
@@ -151,16 +140,17 @@ def normalize(update: Update) -> dict[str, Any]:
         if struct.kind == "item":
             parent = struct.parent
             entry.update(
-                origin=None if struct.origin is None else [struct.origin.client, struct.origin.clock],
-                right_origin=None
-                if struct.right_origin is None
-                else [struct.right_origin.client, struct.right_origin.clock],
-                parent=parent
-                if parent is None or isinstance(parent, str)
-                else [parent.client, parent.clock],
+                origin=_id(struct.origin),
+                right_origin=_id(struct.right_origin),
+                parent=parent if parent is None or isinstance(parent, str) else _id(parent),
                 parent_sub=struct.parent_sub,
                 content=_content(struct.content),
             )
         structs.append(entry)
-    deletes = {str(c): [list(r) for r in ranges] for c, ranges in update.delete_set.items() if ranges}
-    return numbers_as_floats(json.loads(json.dumps({"ok": True, "structs": structs, "ds": deletes})))
+    deletes = {str(c): [list(r) for r in rs] for c, rs in update.delete_set.items() if rs}
+    decoded = {"ok": True, "structs": structs, "ds": deletes}
+    return numbers_as_floats(json.loads(json.dumps(decoded)))
+
+
+def _id(id_: ID | None) -> list[int] | None:
+    return None if id_ is None else [id_.client, id_.clock]
