@@ -393,4 +393,3 @@ def decode_update(data: bytes, *, values: bool = True, max_depth: int = HARD_MAX
     if reader.pos != reader.end:
         raise DecodeError(f"{reader.end - reader.pos} bytes after the end of the update")
     return Update(tuple(structs), delete_set)
-
