@@ -279,10 +279,10 @@ def _read_content(reader: _Reader, ref: int, values: bool, max_depth: int) -> Co
         if values:
             decoded = [reader.any(0, max_depth) for _ in range(n)]
             items = tuple(v for v, _ in decoded)
-            depth = max(d for _, d in decoded)
+            depth = max((d for _, d in decoded), default=0)
         else:
             items = ()
-            depth = max(reader.skip_any(max_depth) for _ in range(n))
+            depth = max((reader.skip_any(max_depth) for _ in range(n)), default=0)
         return Content(ANY, n, items, depth=depth, size=reader.pos - start)
     if ref == DELETED:
         n = reader.var_uint()
