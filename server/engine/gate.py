@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right, insort
-from collections.abc import Sized
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+from pycrdt import Doc
 
 from crdt import schema as s
 
@@ -56,6 +57,9 @@ FORBIDDEN_CONTENT = {
 }
 TRUSTED_MAX_DEPTH = 1 << 20
 """Stored and server-made updates are indexed without building values (iteratively)."""
+PENDING_UPDATES = 500
+PENDING_BYTES = 1 << 20
+"""Integrated updates wait this long to be indexed: until a peer's update needs the index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +112,6 @@ class _Ranges:
     locations: list[Location | None] = field(default_factory=list)
 
 
-class Items(Sized, Protocol):
-    def __contains__(self, key: object) -> bool: ...
-
-
 class StructIndex:
     """Where each struct of a document lives, by ID range; and what it must remember."""
 
@@ -155,7 +155,11 @@ class StructIndex:
 
     def watch(self, id_: ID, watched: _Watched) -> None:
         self.watched[id_] = watched
-        insort(self._watched.setdefault(id_.client, []), id_.clock)
+        clocks = self._watched.setdefault(id_.client, [])
+        if not clocks or id_.clock > clocks[-1]:
+            clocks.append(id_.clock)
+        else:
+            insort(clocks, id_.clock)
 
     def watched_in(self, client: int, start: int, length: int) -> list[ID]:
         clocks = self._watched.get(client)
@@ -172,19 +176,32 @@ class _Resolver:
     def __init__(self, index: StructIndex, update: Update) -> None:
         self.index = index
         self.structs = update.structs
-        self.by_client: dict[int, tuple[list[int], list[int]]] = {}
-        for number, struct in enumerate(self.structs):
-            if struct.kind == "skip":
-                continue
-            starts, numbers = self.by_client.setdefault(struct.id.client, ([], []))
-            starts.append(struct.id.clock)
-            numbers.append(number)
+        self._by_client: dict[int, tuple[list[int], list[int]]] | None = None
         self.locations: list[Location | None] = [None] * len(self.structs)
         self.types: dict[ID, Place] = {}
         self.done = [False] * len(self.structs)
 
+    @property
+    def by_client(self) -> dict[int, tuple[list[int], list[int]]]:
+        """Per client, this update's struct clocks and numbers (built on first use)."""
+        if self._by_client is None:
+            self._by_client = {}
+            for number, struct in enumerate(self.structs):
+                if struct.kind == "skip":
+                    continue
+                starts, numbers = self._by_client.setdefault(struct.id.client, ([], []))
+                starts.append(struct.id.clock)
+                numbers.append(number)
+        return self._by_client
+
     def own(self, id_: ID) -> int | None:
         """The number of this update's struct holding ``id_``, if any."""
+        if len(self.structs) == 1:
+            struct = self.structs[0]
+            inside = struct.id.client == id_.client and (
+                struct.id.clock <= id_.clock < struct.id.clock + struct.length
+            )
+            return 0 if inside and struct.kind != "skip" else None
         entry = self.by_client.get(id_.client)
         if entry is None:
             return None
@@ -205,6 +222,9 @@ class _Resolver:
 
     def _resolve(self, number: int) -> Location | _Missing | None:
         """Resolve with an explicit stack: chains of origins can be long (typed text)."""
+        if not self.done[number] and self._dependency(number) is None:
+            self._settle(number)  # the common case: everything it needs is known
+            return self.locations[number]
         stack = [number]
         on_stack = {number}
         while stack:
@@ -328,20 +348,46 @@ class Gate:
         self.index = StructIndex()
         self.server_client = server_client
         self.index.server_clients.add(server_client)
+        # The last update judged, decoded and resolved: pycrdt hands the same bytes back as
+        # the transaction's update once it integrated them whole, so they are indexed
+        # without decoding them twice.
+        self._judged: tuple[bytes, Update, _Resolver, list[Any]] | None = None
+        # Indexing waits until a peer writes: a room that only loads and serves REST never
+        # pays for it, and a burst of server writes is indexed in one go.
+        self._pending: list[tuple[bytes, bool]] = []
+        self._pending_bytes = 0
 
     # -- learning ------------------------------------------------------------------------
 
     def integrated(self, update: bytes, *, trusted: bool) -> None:
-        """Index an update the document integrated (``trusted``: not a peer's)."""
-        try:
-            decoded = decode_update(update, values=False, max_depth=TRUSTED_MAX_DEPTH)
-        except DecodeError:
-            return  # pycrdt encoded it: cannot happen; never break the room over it
-        resolver = _Resolver(self.index, decoded)
-        try:
-            locations = resolver.resolve_all()
-        except Rejected:
+        """Learn an update the document integrated (``trusted``: not a peer's)."""
+        judged, self._judged = self._judged, None
+        if judged is not None and judged[0] == update and not self._pending:
+            self._index(update, trusted, judged)
             return
+        self._pending.append((update, trusted))
+        self._pending_bytes += len(update)
+        if len(self._pending) >= PENDING_UPDATES or self._pending_bytes >= PENDING_BYTES:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        for update, trusted in pending:
+            self._index(update, trusted, None)
+
+    def _index(self, update: bytes, trusted: bool, judged: tuple[Any, ...] | None) -> None:
+        if judged is not None:
+            _, decoded, resolver, locations = judged
+        else:
+            try:
+                decoded = decode_update(update, values=False, max_depth=TRUSTED_MAX_DEPTH)
+            except DecodeError:
+                return  # pycrdt encoded it: cannot happen; never break the room over it
+            resolver = _Resolver(self.index, decoded)
+            try:
+                locations = resolver.resolve_all()
+            except Rejected:
+                return
         index = self.index
         for struct, location in zip(decoded.structs, locations, strict=True):
             if struct.kind == "skip":
@@ -370,34 +416,42 @@ class Gate:
 
     # -- judging -------------------------------------------------------------------------
 
-    def judge(self, update: bytes, items: Items) -> bool:
-        """Raise :class:`Rejected` or :class:`Malformed` if a peer may not apply ``update``.
+    def judge(self, update: bytes, doc: Doc) -> bool:
+        """Raise :class:`Rejected` or :class:`Malformed` if a peer may not apply ``update``
+        to ``doc``.
 
         Returns False when it depends on structs the document does not have yet (apply
         nothing; ask the peers for what is missing), True when it may be applied.
         """
+        self._judged = None
+        if self._pending:
+            self._catch_up()
         try:
             decoded = decode_update(update)
         except TooDeep as exc:
             raise Rejected(f"a value is nested deeper than {self.limits.max_depth}") from exc
         except DecodeError as exc:
             raise Malformed(str(exc)) from exc
-        return _Judgement(self, decoded, items).run()
+        judgement = _Judgement(self, decoded, doc)
+        complete = judgement.run()
+        if complete:
+            self._judged = (update, decoded, judgement.resolver, judgement.locations)
+        return complete
 
 
 class _Judgement:
-    def __init__(self, gate: Gate, update: Update, items: Items) -> None:
+    def __init__(self, gate: Gate, update: Update, doc: Doc) -> None:
         self.gate, self.limits, self.index = gate, gate.limits, gate.index
         self.update = update
-        self.items = items
+        self.doc = doc
         self.new_items: set[str] = set()
         self.rewritten: set[tuple[ID, str]] = set()  # (map type, key) written here
 
     def run(self) -> bool:
-        resolver = _Resolver(self.index, self.update)
-        locations = resolver.resolve_all()
+        self.resolver = _Resolver(self.index, self.update)
+        self.locations = self.resolver.resolve_all()
         missing = False
-        for struct, location in zip(self.update.structs, locations, strict=True):
+        for struct, location in zip(self.update.structs, self.locations, strict=True):
             if struct.kind == "skip" or struct.id.clock + struct.length <= self.index.clock(
                 struct.id.client
             ):
@@ -409,8 +463,11 @@ class _Judgement:
                 continue
             if struct.kind == "item" and location is not None:
                 self._judge_item(struct, location)
-        if len(self.items) + len(self.new_items) > self.limits.max_items:
-            raise Rejected(f"a playlist holds at most {self.limits.max_items} items")
+        if self.new_items:
+            items = s.items_map(self.doc)
+            added = sum(1 for item_id in self.new_items if item_id not in items)
+            if len(items) + added > self.limits.max_items:
+                raise Rejected(f"a playlist holds at most {self.limits.max_items} items")
         self._judge_deletions()
         return not missing
 
@@ -446,8 +503,7 @@ class _Judgement:
             return
         if content.ref != TYPE or content.type_ref != MAP:
             raise Rejected(f"item {item_id[:40]!r} is not a Y.Map")
-        if item_id not in self.items:
-            self.new_items.add(item_id)
+        self.new_items.add(item_id)
 
     def _value(self, where: str, content: Any) -> tuple[bool, Any]:
         """(present, value) of a map entry's content: a deleted entry writes no value."""

@@ -22,8 +22,6 @@ from pycrdt import (
     write_var_uint,
 )
 
-from crdt.schema import items_map
-
 from .gate import Malformed
 from .origins import PeerOrigin
 from .room import Peer, Room
@@ -146,9 +144,10 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
             return
-        if room.gate is not None:
+        gated = room.gate is not None
+        if gated:
             try:
-                complete = room.gate.judge(payload, items_map(room.doc))  # raises Rejected
+                complete = room.gate.judge(payload, room.doc)  # raises Rejected
             except Malformed as exc:
                 raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
             if not complete:
@@ -156,7 +155,9 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
                 # yet: apply none of it, and ask the peers for everything we lack.
                 room.ask_peers_for_missing()
                 return
-        before = state_vector(room.doc.get_state())
+        # The gate already knows whether the update depends on anything missing; without
+        # it, an update that integrated nothing is the only sign (see below).
+        before = None if gated else state_vector(room.doc.get_state())
         try:
             room.apply_update(payload, session.origin)
         except (ValueError, RuntimeError) as exc:  # undecodable, or decodable but inapplicable
@@ -165,7 +166,7 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
             if type(exc).__name__ != "PanicException":  # pyo3's, a BaseException
                 raise
             raise ProtocolError("update could not be applied") from None
-        if _carries_structs(payload) and not _advanced(room, before):
+        if before is not None and _carries_structs(payload) and not _advanced(room, before):
             # Nothing integrated: the update waits on one we have not seen (or we had it
             # already). pycrdt 0.14 can lose such a pending update for good once its
             # dependency arrives, so ask the peers again for everything we lack.

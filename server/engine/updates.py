@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import struct as _struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_SAFE_INTEGER = (1 << 53) - 1
 HARD_MAX_DEPTH = 64
@@ -78,13 +78,14 @@ class TooDeep(DecodeError):
     """A value nests deeper than the decoder's bound."""
 
 
-@dataclass(frozen=True, slots=True)
-class ID:
+class ID(NamedTuple):
     client: int
     clock: int
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted classes, not frozen ones: a frozen dataclass's __init__ costs a call per
+# field, and these are made for every struct of every update on the write path.
+@dataclass(slots=True)
 class Content:
     """An item's content: ``ref`` (DELETED, ANY, TYPE, ...), its clock length, and what
     the gate needs of it: ``values`` (ANY, JSON strings), ``type_ref`` (TYPE),
@@ -99,7 +100,7 @@ class Content:
     size: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Struct:
     """One struct: ``kind`` is "item", "gc" or "skip"; ``parent`` a root name, an ID
     or None (then it is inherited from ``origin``, else ``right_origin``)."""
@@ -114,7 +115,7 @@ class Struct:
     content: Content | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     structs: tuple[Struct, ...]
     delete_set: dict[int, tuple[tuple[int, int], ...]]
@@ -135,6 +136,9 @@ class _Reader:
 
     def var_uint(self) -> int:
         data, pos, end = self.data, self.pos, self.end
+        if pos < end and data[pos] < 0x80:  # one byte: the common case
+            self.pos = pos + 1
+            return data[pos]
         value, mult = 0, 1
         while pos < end:
             byte = data[pos]

@@ -37,7 +37,7 @@ class Served:
             fn(self.doc, *args, **kwargs)
 
     def judge(self, update: bytes) -> bool:
-        return self.gate.judge(update, items_map(self.doc))
+        return self.gate.judge(update, self.doc)
 
     def peer(self, update: bytes) -> bool:
         """What sync does with a peer's update: judge, then apply when complete."""
