@@ -26,9 +26,11 @@ from pycrdt import Doc, Map
 
 from api.serializers import event_json
 from crdt import operations as ops
+from crdt.schema import utc_now_iso
 from server.engine.gate import GateLimits
 from server.engine.library import Library
-from server.engine.room import Room, utc_now_iso
+from server.engine.room import Room
+from server.engine.rooms import RoomSettings, standard_extensions
 from server.engine.storage import StoredDocument, TrackRow
 from server.engine.sync import PeerSession, handle_message
 from server.engine.updates import decode_update
@@ -63,13 +65,12 @@ def _library() -> Library:
     return Library(TrackRow(**t, created_at=now) for t in synthetic_tracks(ITEMS))
 
 
-def _room(library: Library, gate: GateLimits | None) -> Room:
-    return Room(
-        "bench-gate",
-        store=_NullStore(),
-        render=lambda change, seq: event_json(change, seq, library),
-        gate=gate,
-    )
+def _loaded_room(library: Library, snapshot: bytes, gate: GateLimits | None) -> Room:
+    """A room as the server loads one: its standard extensions (the gate first, or none)."""
+    room = Room("bench-gate", render=lambda change, seq: event_json(change, seq, library))
+    extensions = standard_extensions(_NullStore(), RoomSettings(gate=gate))
+    room.load(StoredDocument(snapshot=snapshot), extensions)
+    return room
 
 
 def _stored_playlist(library: Library, history: int) -> bytes:
@@ -117,8 +118,9 @@ def _timed(fn) -> float:
 
 
 def _load_seconds(library: Library, snapshot: bytes, gate: GateLimits | None) -> float:
-    room = _room(library, gate)
-    seconds = _timed(lambda: room.load(StoredDocument(snapshot=snapshot)))
+    rooms: list[Room] = []
+    seconds = _timed(lambda: rooms.append(_loaded_room(library, snapshot, gate)))
+    room = rooms[0]
     assert room.persister is not None
     room.persister._task.cancel()  # a null store: nothing to flush
     return seconds
@@ -129,9 +131,10 @@ async def run_gate(*, updates: int, history: int, repeat: int = 5) -> dict:
     snapshot = _stored_playlist(library, history)
     frames = _peer_frames(snapshot, updates)
     log(f"gate: {len(frames)} peer updates on {ITEMS} items ({history} edits of history)")
-    rooms = {"gate": _room(library, GateLimits()), "none": _room(library, None)}
-    for room in rooms.values():
-        room.load(StoredDocument(snapshot=snapshot))
+    rooms = {
+        "gate": _loaded_room(library, snapshot, GateLimits()),
+        "none": _loaded_room(library, snapshot, None),
+    }
     sessions = {name: PeerSession(_Peer()) for name in rooms}  # type: ignore[arg-type]
     # The first peer update of a loaded room pays for indexing the stored document.
     first = {

@@ -21,12 +21,16 @@ from pycrdt import Doc
 
 from crdt import schema as s
 
+from .extensions import RoomExtension
+from .origins import Origin, PeerOrigin
+from .storage import StoredDocument
 from .updates import (
     BINARY,
     DELETED,
     DOC,
     EMBED,
     FORMAT,
+    GC_REF,
     ID,
     JSON,
     MAP,
@@ -84,6 +88,11 @@ class Malformed(DecodeError):
     """An update that is not a well-formed Yjs v1 update (a protocol error)."""
 
 
+class Incomplete(Exception):
+    """The update builds on structs the document does not have: nothing applied, yet no
+    rule broken; the caller asks the peers for what is missing."""
+
+
 # A place is where a type lives: ("root", name, None), ("item", item id, type ID),
 # ("votes", item id, type ID), or ("other", "", type ID) for types outside the schema.
 Place = tuple[str, str, ID | None]
@@ -110,6 +119,7 @@ class _Ranges:
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
     locations: list[Location | None] = field(default_factory=list)
+    kinds: list[int] = field(default_factory=list)  # content ref; GC_REF for collected
 
 
 class StructIndex:
@@ -138,13 +148,25 @@ class StructIndex:
             return False, None
         return True, ranges.locations[place]
 
+    def kind(self, id_: ID) -> int | None:
+        """The content ref of the struct holding ``id_`` (GC_REF: collected), if known."""
+        ranges = self._clients.get(id_.client)
+        if ranges is None:
+            return None
+        place = bisect_right(ranges.starts, id_.clock) - 1
+        if place < 0 or id_.clock >= ranges.ends[place]:
+            return None
+        return ranges.kinds[place]
+
     def add(self, struct: Struct, location: Location | None) -> None:
         ranges = self._clients.setdefault(struct.id.client, _Ranges())
         start, end = struct.id.clock, struct.id.clock + struct.length
+        kind = _kind(struct)
         if not ranges.ends or start >= ranges.ends[-1]:
             ranges.starts.append(start)
             ranges.ends.append(end)
             ranges.locations.append(location)
+            ranges.kinds.append(kind)
             return
         place = bisect_right(ranges.starts, start)
         if place > 0 and ranges.ends[place - 1] > start:
@@ -152,6 +174,7 @@ class StructIndex:
         ranges.starts.insert(place, start)
         ranges.ends.insert(place, end)
         ranges.locations.insert(place, location)
+        ranges.kinds.insert(place, kind)
 
     def watch(self, id_: ID, watched: _Watched) -> None:
         self.watched[id_] = watched
@@ -277,10 +300,19 @@ class _Resolver:
         place = self.index.types.get(ref) or self.types.get(ref)
         if place is not None:
             return place
-        known, _ = self._lookup(ref)
-        if not known and ref.clock >= self.index.clock(ref.client):
-            return _Missing()
-        return None  # collected, or not a type: the struct goes nowhere
+        kind = self.index.kind(ref)
+        if kind is None:
+            other = self.own(ref)
+            if other is not None:
+                kind = _kind(self.structs[other])
+            elif ref.clock >= self.index.clock(ref.client):
+                return _Missing()
+            else:
+                return None
+        if kind in (TYPE, DELETED, GC_REF):
+            return None  # collected or deleted (or a type in no place): it goes nowhere
+        # pycrdt half-applies such an update before it fails; no peer writes one.
+        raise Rejected("a struct's parent is not a shared type")
 
     def _settle(self, number: int) -> None:
         self.done[number] = True
@@ -323,6 +355,10 @@ class _Resolver:
         if len(found) == 2 and found[0] != found[1]:
             raise Rejected("a struct's origins lie in different places")
         return found[0] if found else GC
+
+
+def _kind(struct: Struct) -> int:
+    return struct.content.ref if struct.content is not None else GC_REF
 
 
 def _child_place(location: Location, struct: Struct, type_ref: int | None) -> Place:
@@ -637,3 +673,38 @@ def _check_strings(value: Any, limit: int) -> None:
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
+
+
+class GateExtension(RoomExtension):
+    """The gate as a room extension: judges peers' updates in ``check_update`` (first in the
+    chain, so a refused update is never applied) and learns from every committed one."""
+
+    def __init__(self, limits: GateLimits) -> None:
+        self.limits = limits
+        self.gate: Gate | None = None
+
+    def on_load(self, room: Any, stored: StoredDocument) -> None:
+        self.gate = Gate(self.limits, server_client=room.doc.client_id)
+        # What storage held is exactly what the room replayed: indexed (lazily) as trusted.
+        for part in ([stored.snapshot] if stored.snapshot else []) + list(stored.updates):
+            self.gate.integrated(part, trusted=True)
+
+    def check_update(self, room: Any, update: bytes, origin: Origin) -> None:
+        if self.gate is None or not isinstance(origin, PeerOrigin):
+            return  # another process's stored updates are trusted
+        if not self.gate.judge(update, room.doc):
+            raise Incomplete
+
+    def on_update(self, room: Any, updates: list[bytes], origin: Origin) -> None:
+        if self.gate is not None:
+            trusted = not isinstance(origin, PeerOrigin)
+            for update in updates:
+                self.gate.integrated(update, trusted=trusted)
+
+
+def gate_of(room: Any) -> Gate | None:
+    """The room's gate, if it has one."""
+    for extension in room.extensions.extensions:
+        if isinstance(extension, GateExtension):
+            return extension.gate
+    return None

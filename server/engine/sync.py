@@ -22,13 +22,12 @@ from pycrdt import (
     write_var_uint,
 )
 
-from .gate import Malformed
+from .gate import Incomplete, gate_of
 from .origins import PeerOrigin
-from .room import Peer, Room
+from .room import EMPTY_UPDATE, Peer, Room
 
 MESSAGE_AUTH = 2
 MESSAGE_QUERY_AWARENESS = 3
-EMPTY_UPDATE = b"\x00\x00"
 MAX_AWARENESS_DEPTH = 32
 
 
@@ -144,23 +143,18 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
             return
-        gated = room.gate is not None
-        if gated:
-            try:
-                complete = room.gate.judge(payload, room.doc)  # raises Rejected
-            except Malformed as exc:
-                raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
-            if not complete:
-                # It builds on structs we have not seen, so what it writes cannot be judged
-                # yet: apply none of it, and ask the peers for everything we lack.
-                room.ask_peers_for_missing()
-                return
-        # The gate already knows whether the update depends on anything missing; without
-        # it, an update that integrated nothing is the only sign (see below).
-        before = None if gated else state_vector(room.doc.get_state())
+        # The gate knows whether the update depends on anything missing; without it, an
+        # update that integrated nothing is the only sign (see below).
+        before = None if gate_of(room) is not None else state_vector(room.doc.get_state())
         try:
+            # The gate judges it first (CONTRACT §9): Rejected propagates (closed with 4400).
             room.apply_update(payload, session.origin)
-        except (ValueError, RuntimeError) as exc:  # undecodable, or decodable but inapplicable
+        except Incomplete:
+            # It builds on structs we have not seen, so what it writes cannot be judged
+            # yet: apply none of it, and ask the peers for everything we lack.
+            room.ask_peers_for_missing()
+            return
+        except (ValueError, RuntimeError) as exc:  # undecodable (Malformed), or inapplicable
             raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
         except BaseException as exc:
             if type(exc).__name__ != "PanicException":  # pyo3's, a BaseException

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from crdt import operations as op
-from server.engine.gate import GateLimits, Rejected
+from server.engine.gate import GateExtension, GateLimits, Rejected
 from server.engine.origins import REST
 from server.engine.room import Room
+from server.engine.storage import StoredDocument
 from server.engine.sync import PeerSession, ProtocolError, handle_message
 from tests.realtime import yframes as yf
 
@@ -38,7 +39,8 @@ class FakePeer:
 
 def _room() -> Room:
     """A room with the gate and no storage: enough for the protocol and the document."""
-    room = Room("fuzz", store=None, render=lambda change, seq: "", gate=GateLimits())  # type: ignore[arg-type]
+    room = Room("fuzz", render=lambda change, seq: "")
+    room.load(StoredDocument(), [GateExtension(GateLimits())])
     room.transact(REST, op.add_item, item_id="a", track_id=1, added_by="rest", added_at="t")
     return room
 
