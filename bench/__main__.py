@@ -22,7 +22,7 @@ from pathlib import Path
 from .common import BENCH, log, machine
 from .report import evaluate_targets, update_readme
 
-SECTIONS = ("fanout", "rest", "storage", "memory")
+SECTIONS = ("fanout", "rest", "storage", "memory", "gate")
 
 FULL = {
     "fanout": {
@@ -37,6 +37,7 @@ FULL = {
     "rest": {"rounds": 4, "seconds": 3.0, "votes_per_round": 1500},
     "storage": {"edits": 100_000, "per_commit": 50},
     "memory": {"playlists": 100},
+    "gate": {"updates": 6000, "history": 20_000},
 }
 QUICK = {
     "fanout": {
@@ -51,6 +52,7 @@ QUICK = {
     "rest": {"rounds": 2, "seconds": 2.0, "votes_per_round": 500},
     "storage": {"edits": 20_000, "per_commit": 50},
     "memory": {"playlists": 30},
+    "gate": {"updates": 2000, "history": 5000},
 }
 
 
@@ -67,6 +69,10 @@ def _run_section(name: str, config: dict, workdir: Path, profiler) -> dict:
         from .storage_bench import storage_section
 
         return storage_section(workdir, **config)
+    if name == "gate":
+        from .gate_bench import gate_section
+
+        return gate_section(workdir, **config)
     from .memory import memory_section
 
     return memory_section(workdir, **config)

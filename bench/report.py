@@ -106,6 +106,18 @@ def evaluate_targets(results: dict) -> list[dict]:
         targets.append(
             _target(f"load after {edits} edits", lr <= 2.0, _x(lr), "≤ 2x applying bare snapshot")
         )
+    gate = results.get("gate")
+    if gate and "error" not in gate:
+        share = gate["gate_share"]
+        targets.append(
+            _target(
+                "the gate's share of a peer update's CPU",
+                share <= 0.15,
+                f"{share:.0%} ({gate['with_gate_us']:.0f} µs with, "
+                f"{gate['without_gate_us']:.0f} without)",
+                "≤ 15%",
+            )
+        )
     return targets
 
 

@@ -47,6 +47,7 @@ class Playlist:
 
     items: tuple[Item, ...] = ()
     now_playing: str | None = None
+    bad_now_playing: bool = False  # the register holds something not an id (repairs stop it)
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -113,6 +114,14 @@ def read_now_playing(doc: Doc) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _read_playback(doc: Doc) -> tuple[str | None, bool]:
+    """``now_playing`` if it is an id, and whether it holds anything else instead."""
+    value = s.playback_map(doc).get(s.NOW_PLAYING)
+    if isinstance(value, str):
+        return value, False
+    return None, value is not None
+
+
 def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
     """One item of the ``items`` map, or None when it is unreadable."""
     if not isinstance(value, Map):
@@ -141,14 +150,14 @@ def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
 def project(doc: Doc) -> Playlist:
     """Read the whole document."""
     with doc.transaction():
-        now_playing = read_now_playing(doc)
+        now_playing, bad = _read_playback(doc)
         items = []
         for item_id, value in s.items_map(doc).items():
             item = read_item(item_id, value, now_playing)
             if item is not None:
                 items.append(item)
     items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
-    return Playlist(items=tuple(items), now_playing=now_playing)
+    return Playlist(items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
 
 
 def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Playlist:
@@ -157,7 +166,7 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
         return project(doc)
     touched = set(touched)
     with doc.transaction():
-        now_playing = read_now_playing(doc)
+        now_playing, bad = _read_playback(doc)
         items_root = s.items_map(doc)
         fresh = {}
         for item_id in touched:
@@ -169,7 +178,7 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
         items = list(previous.items)
         for item_id, item in fresh.items():
             items[previous.index[item_id]] = item
-        playlist = Playlist(items=tuple(items), now_playing=now_playing)
+        playlist = Playlist(items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
         playlist.__dict__["index"] = previous.index  # same ids in the same places
         return playlist
     items = []
@@ -181,7 +190,7 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
         items.append(item)
     items.extend(fresh.values())
     items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
-    return Playlist(items=tuple(items), now_playing=now_playing)
+    return Playlist(items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
 
 
 def _same_places(previous: Playlist, fresh: dict[str, Item], touched: set[str]) -> bool:

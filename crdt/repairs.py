@@ -22,7 +22,7 @@ from .projection import Item, Playlist, project
 
 @dataclass(frozen=True)
 class Repair:
-    kind: str  # "duplicate" | "dangling-play" | "stamp-played" | "respread"
+    kind: str  # "duplicate" | "dangling-play" | "bad-play" | "stamp-played" | "respread"
     item_id: str | None = None
     detail: str = ""
 
@@ -30,7 +30,7 @@ class Repair:
 def needs_repair(playlist: Playlist) -> bool:
     """Cheap check on a projection: would :func:`repair` change anything?"""
     track_ids = [item.track_id for item in playlist.items]
-    if len(set(track_ids)) != len(track_ids):
+    if len(set(track_ids)) != len(track_ids) or playlist.bad_now_playing:
         return True
     if playlist.now_playing is not None:
         playing = playlist.playing
@@ -83,6 +83,9 @@ def _merge_duplicate_tracks(doc: Doc, playlist: Playlist) -> list[Repair]:
 
 
 def _fix_playback(doc: Doc, playlist: Playlist, now: str) -> list[Repair]:
+    if playlist.bad_now_playing:
+        stop(doc)
+        return [Repair("bad-play", None, "now_playing held no item id; stopped")]
     now_playing = playlist.now_playing
     if now_playing is None:
         return []

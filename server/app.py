@@ -16,6 +16,7 @@ from .asgi import PlaysyncApp
 from .engine.auth import Authorizer, authorizer_for
 from .engine.bus import LocalBus, UpdateBus
 from .engine.extensions import ExtensionFactory, RoomExtension
+from .engine.gate import GateLimits
 from .engine.library import Library
 from .engine.metrics import MeteredBus, MeteredStore, Metrics, RoomMetrics
 from .engine.persistence import CompactionPolicy
@@ -72,6 +73,7 @@ def create_app(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+            gate=GateLimits(max_items=settings.max_items) if settings.check_updates else None,
         ),
     )
     state = AppState(

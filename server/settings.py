@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     """Also write the log to this file (rotated), like the seed's logs/django.log."""
     web_root: Path = DEFAULT_WEB_ROOT
     """The built web client served at /."""
+    check_updates: bool = True
+    """Judge every peer's update before applying it (CONTRACT §9); off only to measure the gate."""
 
     # -- connection limits (CONTRACT §9) ----------------------------------------
     send_timeout_seconds: float = Field(15.0, gt=0)

@@ -20,6 +20,7 @@ from .bus import UpdateBus
 from .consumers import BusLink, EventFeed, PeerRelay, Persistence
 from .events import Render
 from .extensions import ExtensionFactory, RoomExtension
+from .gate import GateExtension, GateLimits
 from .persistence import CompactionPolicy
 from .room import Room
 from .storage import DocumentStore
@@ -32,13 +33,16 @@ class RoomSettings:
     idle_seconds: float = 60.0
     batch_delay: float = 0.1
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
+    gate: GateLimits | None = field(default_factory=GateLimits)  # None: peers unchecked
 
 
 def standard_extensions(
     store: DocumentStore, settings: RoomSettings, bus: UpdateBus | None = None
 ) -> list[RoomExtension]:
-    """The consumers every room has, in order: storage, relay, the bus, events."""
-    own: list[RoomExtension] = [
+    """The consumers every room has, in order: the gate (CONTRACT §9: first, so that it
+    judges a peer's update before anything else sees it), storage, relay, the bus, events."""
+    own: list[RoomExtension] = [] if settings.gate is None else [GateExtension(settings.gate)]
+    own += [
         Persistence(store, batch_delay=settings.batch_delay, policy=settings.compaction),
         PeerRelay(),
     ]

@@ -19,8 +19,10 @@ from pycrdt import (
     create_awareness_message,
     create_sync_message,
     write_message,
+    write_var_uint,
 )
 
+from .gate import Incomplete, gate_of
 from .origins import PeerOrigin
 from .room import EMPTY_UPDATE, Peer, Room
 
@@ -28,6 +30,7 @@ MESSAGE_AUTH = 2
 MESSAGE_PERMISSION_DENIED = 0  # the auth message's one subtype (y-protocols/auth)
 READ_ONLY_REASON = "read-only access: document updates are ignored"
 MESSAGE_QUERY_AWARENESS = 3
+MAX_AWARENESS_DEPTH = 32
 
 
 class ProtocolError(ValueError):
@@ -145,15 +148,27 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
             return
-        if session.read_only:
+        if session.read_only:  # before the gate: ignored, not judged (CONTRACT §8)
             _ignore_read_only_update(session)
             return
-        before = state_vector(room.doc.get_state())
+        # The gate knows whether the update depends on anything missing; without it, an
+        # update that integrated nothing is the only sign (see below).
+        before = None if gate_of(room) is not None else state_vector(room.doc.get_state())
         try:
+            # The gate judges it first (CONTRACT §9): Rejected propagates (closed with 4400).
             room.apply_update(payload, session.origin)
-        except (ValueError, RuntimeError) as exc:  # undecodable, or decodable but inapplicable
+        except Incomplete:
+            # It builds on structs we have not seen, so what it writes cannot be judged
+            # yet: apply none of it, and ask the peers for everything we lack.
+            room.ask_peers_for_missing()
+            return
+        except (ValueError, RuntimeError) as exc:  # undecodable (Malformed), or inapplicable
             raise ProtocolError(f"invalid update: {exc}"[:200]) from exc
-        if _carries_structs(payload) and not _advanced(room, before):
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":  # pyo3's, a BaseException
+                raise
+            raise ProtocolError("update could not be applied") from None
+        if before is not None and _carries_structs(payload) and not _advanced(room, before):
             # Nothing integrated: the update waits on one we have not seen (or we had it
             # already). pycrdt 0.14 can lose such a pending update for good once its
             # dependency arrives, so ask the peers again for everything we lack.
@@ -174,18 +189,61 @@ def _ignore_read_only_update(session: PeerSession) -> None:
         session.peer.send(bytes([MESSAGE_AUTH, MESSAGE_PERMISSION_DENIED]) + reason)
 
 
-def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
+def _read_awareness(update: bytes) -> list[tuple[int, int, str]]:
+    """The entries of an awareness update: ``(client id, clock, JSON state)``."""
     reader = _Reader(update)
-    clients = []
+    entries = []
     for _ in range(reader.var_uint()):
         client_id = reader.var_uint()
-        reader.var_uint()  # clock
+        clock = reader.var_uint()
         state = reader.var_string()
         try:
-            json.loads(state)
-        except ValueError as exc:
-            raise ProtocolError("awareness state is not JSON") from exc
-        clients.append(client_id)
+            value = json.loads(state)
+        except (ValueError, RecursionError):
+            raise ProtocolError("awareness state is not JSON") from None
+        if _nesting(value) > MAX_AWARENESS_DEPTH:
+            raise ProtocolError(f"awareness state nested deeper than {MAX_AWARENESS_DEPTH}")
+        entries.append((client_id, clock, state))
+    if reader.pos != len(update):
+        raise ProtocolError("bytes after the end of the awareness update")
+    return entries
+
+
+def _nesting(value: Any) -> int:
+    """How deep JSON containers nest in ``value`` (iteratively)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def _encode_awareness(entries: list[tuple[int, int, str]]) -> bytes:
+    out = bytearray(write_var_uint(len(entries)))
+    for client_id, clock, state in entries:
+        encoded = state.encode()
+        out += write_var_uint(client_id) + write_var_uint(clock)
+        out += write_var_uint(len(encoded)) + encoded
+    return bytes(out)
+
+
+def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
+    entries = _read_awareness(update)
+    states = room.awareness.states
+    # A connection sets and removes only the states of client ids it introduced
+    # (CONTRACT §4): a client id is introduced by the first connection that sets it
+    # while it has no state. Others' entries are dropped quietly: y-websocket clients
+    # re-send every change they receive, so frames carry other peers' states too.
+    mine = [e for e in entries if e[0] in session.awareness_clients or e[0] not in states]
+    if not mine:
+        return
+    if len(mine) != len(entries):
+        update = _encode_awareness(mine)
+    clients = [client_id for client_id, _, _ in mine]
     before = set(room.awareness.states)
     changed: list[int] = []
 
@@ -200,9 +258,6 @@ def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
     finally:
         room.awareness.unobserve(subscription)
     after = set(room.awareness.states)
-    # y-websocket clients re-send every awareness change they receive, so a frame also
-    # carries other peers' states. A connection owns only the states it introduced;
-    # owning relayed ones would wipe live peers' states when this one leaves.
     session.awareness_clients.update((after - before).intersection(clients))
     session.awareness_clients.difference_update(before - after)
     if changed:

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from crdt.names import is_playlist_name
 from server.engine.auth import Role
+from server.engine.gate import Rejected
 from server.engine.room import Room
 from server.engine.sync import PeerSession, ProtocolError, forget_peer, greeting, handle_message
 
@@ -28,6 +29,7 @@ from .websocket import (
     WS_1009_MESSAGE_TOO_BIG,
     WS_1011_INTERNAL_ERROR,
     WS_1013_TRY_AGAIN_LATER,
+    WS_4400_REJECTED,
     WS_4404_UNKNOWN_ROOM,
     Closed,
     Receive,
@@ -143,6 +145,15 @@ async def _pump(
             budget.debit(len(frame))
         try:
             handle_message(room, session, frame)
+        except Rejected as exc:
+            log.info(
+                "yjs %s: rejected an update of connection %s: %s",
+                room.name,
+                conn.connection_id,
+                exc,
+            )
+            conn.close(WS_4400_REJECTED, _close_reason(exc.reason))
+            return
         except ProtocolError as exc:
             log.info("yjs %s: closing connection %s: %s", room.name, conn.connection_id, exc)
             conn.close(WS_1007_INVALID_PAYLOAD, str(exc)[:120])
@@ -157,3 +168,8 @@ async def _leave(room: Room, session: PeerSession, conn: WebSocketConnection) ->
     room.remove_peer(conn)
     forget_peer(room, session)
     await conn.finish()
+
+
+def _close_reason(reason: str) -> str:
+    """A close frame's reason holds at most 123 bytes of UTF-8."""
+    return reason.encode()[:120].decode(errors="ignore")

@@ -141,26 +141,31 @@ async def test_a_bad_frame_closes_only_that_connection(server, rest: Rest, playl
 
 
 async def test_a_large_frame_under_the_limit_is_applied(server, rest: Rest, playlist):
+    # Large, yet within every rule of CONTRACT §9: 200 items, each with a 4 KiB track copy.
     doc = Doc()
     items = doc.get("items", type=Map)
-    item_id = str(uuid.uuid4())
-    items[item_id] = Map(
-        {
-            "track_id": 7.0,
-            "position": 1.0,
-            "added_by": "big",
-            "added_at": now_iso(),
-            "played_at": None,
-            "votes": Map(),
-            "track": {"title": "t" * (MAX_MESSAGE - 100_000)},
-        }
-    )
+    expected = []
+    with doc.transaction():
+        for index in range(200):
+            item_id = str(uuid.uuid4())
+            items[item_id] = Map(
+                {
+                    "track_id": float(index + 1),
+                    "position": float(index + 1),
+                    "added_by": "big",
+                    "added_at": now_iso(),
+                    "played_at": None,
+                    "votes": Map(),
+                    "track": {f"k{k}": "t" * 1000 for k in range(4)},
+                }
+            )
+            expected.append((item_id, index + 1))
     frame = yf.update(doc.get_update())
     assert MAX_MESSAGE - 200_000 < len(frame) < MAX_MESSAGE
     async with raw_peer(server.ws_url, playlist) as ws:
         await ws.send(frame)
-        items_seen = await wait_rest(rest, lambda items: bool(items))
-    assert [(i["id"], i["track_id"]) for i in items_seen] == [(item_id, 7)]
+        items_seen = await wait_rest(rest, lambda items: len(items) == 200)
+    assert [(i["id"], i["track_id"]) for i in items_seen] == expected
 
 
 @pytest.mark.parametrize(
@@ -286,10 +291,12 @@ async def test_a_peer_that_never_reads_is_dropped_without_stalling_anyone(
     doc.apply_update(await server_state(server.ws_url, playlist))
     updates: list[bytes] = []
     doc.observe(lambda event: updates.append(event.update))
-    # The flood: one item's `track` (a peer's display copy) rewritten `count` times.
+    # The flood: one item's `track` (a peer's display copy) rewritten `count` times, each
+    # about `size` bytes and within the gate's limits (strings 1 KiB, a track copy 4 KiB).
     item = doc.get("items", type=Map)[anchor["id"]]
+    filler = {key: "x" * 1000 for key in "abc"}
     for index in range(count):
-        item["track"] = {"title": f"{index:06d}" + "x" * size}
+        item["track"] = {"title": f"{index:06d}" + "x" * 990, **filler}
     assert len(updates) == count
 
     stalled = await StalledPeer.connect(server.ws_url, playlist)

@@ -176,7 +176,7 @@ async def test_the_persister_writes_only_when_the_room_has_unstored_changes(db_p
             assert sql.appends == 1
 
             # A Yjs peer's update is stored by itself, without anyone waiting on it.
-            ops.vote(other, item_id, "peer:1", 1)
+            ops.vote(other, item_id, str(other.client_id), 1)  # its own key (CONTRACT §9)
             room.apply_update(other.get_update(room.doc.get_state()), PeerOrigin(1))
             assert room.persister.dirty
             await eventually(lambda: not room.persister.dirty)
