@@ -13,7 +13,7 @@ from quart import request
 from crdt.names import is_playlist_name
 from crdt.schema import DEFAULT_ADDED_BY
 
-from .errors import ApiError, NotFound, ValidationError
+from .errors import ApiError, ErrorCode, NotFound, ValidationError
 
 ADDED_BY_MAX = 100
 
@@ -35,7 +35,7 @@ async def json_object() -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # RecursionError: nesting deeper than the decoder's stack allows.
-        raise ApiError("Request body is not valid JSON", code="INVALID_JSON") from exc
+        raise ApiError("Request body is not valid JSON", code=ErrorCode.INVALID_JSON) from exc
     if not isinstance(body, dict):
         raise ValidationError("Request body must be a JSON object")
     return body
@@ -102,7 +102,7 @@ def new_item(body: dict[str, Any]) -> NewItem:
     if raw is None:
         raw = body.get("track")  # the legacy alias
     if raw is None:
-        raise ApiError("track_id is required", code="MISSING_TRACK_ID")
+        raise ApiError("track_id is required", code=ErrorCode.MISSING_TRACK_ID)
     added_by = body.get("added_by")
     if added_by is None or added_by == "":
         added_by = DEFAULT_ADDED_BY

@@ -10,11 +10,11 @@ import math
 
 from quart import Quart, current_app, g, request
 
-from server.surfaces.browser_origin import FORBIDDEN_ORIGIN, MESSAGE, is_allowed_origin
+from server.surfaces.browser_origin import MESSAGE, is_allowed_origin
 from server.surfaces.context import app_state
 from server.surfaces.throttle import RateLimiter, parse_rate
 
-from .errors import error_response
+from .errors import ErrorCode, error_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LIMITER = "playsync.rate_limiter"
@@ -28,7 +28,7 @@ async def refuse_foreign_origin():
     allowed = app_state().settings.cors_origins
     if is_allowed_origin(origin, host=request.headers.get("Host"), allowed=allowed):
         return None
-    return error_response(403, FORBIDDEN_ORIGIN, MESSAGE, {"origin": origin})
+    return error_response(403, ErrorCode.FORBIDDEN_ORIGIN, MESSAGE, {"origin": origin})
 
 
 def _limiter() -> RateLimiter | None:
@@ -58,7 +58,7 @@ async def limit_write_rate():
     retry_after = max(1, math.ceil(wait))
     response = error_response(
         429,
-        "RATE_LIMITED",
+        ErrorCode.RATE_LIMITED,
         "Too many writes; try again later",
         {"retry_after": retry_after, "rate_limit": app_state().settings.rate_limit},
     )

@@ -38,6 +38,9 @@ def hypercorn_config(settings: Settings) -> LimitedConfig:
     config.send_timeout = settings.send_timeout_seconds
     config.ping_seconds = settings.ping_seconds or None
     config.accesslog = None
+    # Longer than clients keep idle connections (httpx: 5 s, browsers: ~60 s), so a client
+    # never sends on a connection the server is closing at that moment (hypercorn: 5 s).
+    config.keep_alive_timeout = 75
     config.graceful_timeout = 5
     return config
 
