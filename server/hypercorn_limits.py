@@ -15,7 +15,8 @@ Measured against hypercorn 0.18 / wsproto 1.3 (FIELD-NOTES, "Hostile input"):
 Here, with the fewest overrides that fix that: a message is refused once it would pass the
 limit (nothing past the limit is kept; the rest of the frame is read and dropped while the
 close handshake completes, for at most :data:`REFUSED_GRACE_SECONDS`); the server pings
-every ``ping_seconds`` and drops a peer that has not answered the previous ping; a write
+every ``ping_seconds`` and drops a peer that has not answered the previous ping (unless
+writes to it are pending: then it is the send timeout's to judge); a write
 that makes no progress for ``send_timeout`` seconds aborts the TCP connection. An aborted
 connection reaches the app as an ordinary ``websocket.disconnect``, so its room lets it go.
 wsproto already parses frames incrementally (it hands over partial payloads), so no other
@@ -27,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from contextvars import ContextVar
 
 from hypercorn.asyncio import run as hypercorn_run
@@ -51,17 +51,17 @@ REFUSED_GRACE_SECONDS = 5.0
 
 PING_PAYLOAD = b"playsync"
 
-# The abort of the TCP connection being served: set by LimitedTCPServer.run, read by the
+# The transport of the TCP connection being served: set by LimitedTCPServer.run, read by the
 # WebSocket stream it creates (in the same task), which has no other handle on the socket.
-_abort_connection: ContextVar[Callable[[], None] | None] = ContextVar(
-    "playsync_abort_connection", default=None
+_transport: ContextVar[asyncio.WriteTransport | None] = ContextVar(
+    "playsync_transport", default=None
 )
 
 
 class LimitedConfig(Config):
     """hypercorn's Config, plus the two timings it lacks."""
 
-    send_timeout: float = 15.0
+    send_timeout: float = 25.0
     ping_seconds: float | None = 10.0
 
 
@@ -84,7 +84,7 @@ class LimitedWSStream(WSStream):
         self._refused = False
         self._awaiting_pong = False
         self._delivering = False
-        self._abort = _abort_connection.get()
+        self._transport = _transport.get()
 
     async def _handle_events(self) -> None:
         for event in self.connection.events():
@@ -148,6 +148,9 @@ class LimitedWSStream(WSStream):
                 return
             if self._awaiting_pong and self._delivering:
                 continue  # we are not reading (the app is behind), so no pong can be seen
+            if self._awaiting_pong and self._sending():
+                continue  # writes are pending: the send timeout judges this peer (it may
+                # still take them and read a close frame queued behind them)
             if self._awaiting_pong:
                 log.info("closing a websocket (%s): no answer to a ping", self.scope["path"])
                 self._cut()
@@ -160,17 +163,20 @@ class LimitedWSStream(WSStream):
         if not self.closed:
             self._cut()
 
+    def _sending(self) -> bool:
+        return self._transport is not None and self._transport.get_write_buffer_size() > 0
+
     def _cut(self) -> None:
         """Abort the TCP connection: the reader sees it closed, and the app a disconnect."""
-        if self._abort is not None:
-            self._abort()
+        if self._transport is not None:
+            self._transport.abort()
 
 
 class LimitedTCPServer(TCPServer):
     """A TCP connection whose writes give up on a peer that stops reading."""
 
     async def run(self) -> None:
-        _abort_connection.set(self.writer.transport.abort)
+        _transport.set(self.writer.transport)
         await super().run()
 
     async def protocol_send(self, event) -> None:

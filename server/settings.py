@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     """Judge every peer's update before applying it (CONTRACT §9); off only to measure the gate."""
 
     # -- connection limits (CONTRACT §9) ----------------------------------------
-    send_timeout_seconds: float = Field(15.0, gt=0)
+    send_timeout_seconds: float = Field(25.0, gt=0)
     """A connection whose peer reads nothing for this long while data waits is cut."""
     ping_seconds: float = Field(10.0, ge=0)
     """WebSocket ping interval; a peer that leaves a ping unanswered this long is cut (0: off)."""
