@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from uuid import uuid4
 
@@ -14,6 +15,7 @@ from .asgi import PlaysyncApp
 from .engine.bus import LocalBus, UpdateBus
 from .engine.library import Library
 from .engine.persistence import CompactionPolicy
+from .engine.redis_bus import RedisBus
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
@@ -32,7 +34,12 @@ def create_app(
 ) -> PlaysyncApp:
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
-    bus = bus or LocalBus()
+    if bus is None:
+        bus = (
+            RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else LocalBus()
+        )
     app = PlaysyncApp(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep the field order of the legacy API
@@ -52,6 +59,7 @@ def create_app(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+            catch_up_seconds=settings.catch_up_seconds,
         ),
     )
     state = AppState(
@@ -67,7 +75,10 @@ def create_app(
     async def lifespan():
         await storage.create_schema()
         library.replace(await storage.load_tracks())
-        async with rooms:
+        async with contextlib.AsyncExitStack() as stack:
+            if isinstance(bus, RedisBus):
+                await stack.enter_async_context(bus)
+            await stack.enter_async_context(rooms)
             yield
         await storage.close()
 

@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (env PLAYSYNC_PORT, default 4000)")
     serve.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     serve.add_argument("--no-seed", action="store_true", help="do not seed an empty database")
+    serve.add_argument("--redis-url", help="Redis between processes (env PLAYSYNC_REDIS_URL)")
+    serve.add_argument("--workers", type=int, help="processes on one port (env PLAYSYNC_WORKERS)")
     serve.add_argument(
         "--paginate",
         action="store_true",
@@ -35,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Defaults, then environment, then flags."""
     settings = Settings.from_env()
-    for name in ("host", "port", "database_url"):
+    for name in ("host", "port", "database_url", "redis_url", "workers"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)
@@ -66,11 +68,17 @@ async def _serve(settings: Settings) -> None:
     from .engine.storage import Storage
     from .seed import is_empty, seed
     from .serving import serve
+    from .workers import is_worker, supervise
 
     storage = Storage(settings.database_url)
     if settings.seed and await is_empty(storage):
         await seed(storage)
         logging.getLogger("playsync").info("seeded an empty database")
+    if settings.workers > 1 and not is_worker():
+        await storage.create_schema()  # once, before the workers race to create it
+        await storage.close()
+        await supervise(settings.workers)
+        return
     await serve(create_app(settings, storage=storage), settings)
 
 

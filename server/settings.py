@@ -35,6 +35,10 @@ class Settings:
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
     web_root: Path = DEFAULT_WEB_ROOT
+    redis_url: str | None = None  # the bus between processes (CONTRACT §7); none: DB only
+    redis_prefix: str = "playsync"  # channel prefix on that Redis (one per deployment)
+    workers: int = 1  # processes serving one port (SO_REUSEPORT), sharing database and bus
+    catch_up_seconds: float = 0.5  # how often each process looks for others' stored updates
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +61,12 @@ class Settings:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
         if "PLAYSYNC_WEB_ROOT" in env:
             settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
+        if "PLAYSYNC_REDIS_URL" in env:
+            settings.redis_url = env["PLAYSYNC_REDIS_URL"] or None
+        if "PLAYSYNC_REDIS_PREFIX" in env:
+            settings.redis_prefix = env["PLAYSYNC_REDIS_PREFIX"]
+        if "PLAYSYNC_WORKERS" in env:
+            settings.workers = int(env["PLAYSYNC_WORKERS"])
+        if "PLAYSYNC_CATCH_UP_SECONDS" in env:
+            settings.catch_up_seconds = float(env["PLAYSYNC_CATCH_UP_SECONDS"])
         return settings

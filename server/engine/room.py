@@ -6,7 +6,8 @@ a repair). After each transaction the room, in this order and synchronously:
 
 1. relays the update to its Yjs peers (not back to the sender); further updates in the
    same turn of the event loop go out merged at its end,
-2. queues it for storage and publishes it to other servers (local changes only),
+2. queues it for storage (local changes only; once committed, it goes out to the other
+   processes on the bus, see ``persistence.py``),
 3. re-projects the touched items and turns the difference into events,
 4. repairs the document if the change left it needing one (a merge).
 
@@ -23,7 +24,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Awareness, Doc, create_sync_message, create_update_message, merge_updates
+from pycrdt import (
+    Awareness,
+    Doc,
+    create_awareness_message,
+    create_sync_message,
+    create_update_message,
+    merge_updates,
+)
 
 from crdt.diff import diff
 from crdt.projection import Playlist, project, reproject, touched_item_ids
@@ -31,6 +39,7 @@ from crdt.repairs import needs_repair, repair
 from crdt.schema import items_map
 
 from .bus import BusMember, UpdateBus
+from .catchup import StoredVersions
 from .events import EventLog, Listener, Render
 from .origins import LOAD, REMOTE, REPAIR, Origin, PeerOrigin, RepairOrigin, is_stored_here
 from .persistence import CompactionPolicy, Persister
@@ -97,6 +106,11 @@ class Room:
         self._outbox: list[bytes] = []
         self._outbox_sender: int | None = None
         self._relay_turn = False  # an update already went out in this turn of the loop
+        # Multi-process (scale): which stored versions the document holds, and the
+        # awareness states other processes' connections own (theirs to set and remove).
+        self.versions = StoredVersions()
+        self._remote_clients: set[int] = set()
+        self._awareness_sub = self.awareness.observe(self._on_awareness_change)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -110,21 +124,22 @@ class Room:
         self._captured_events.clear()
         self.playlist = project(self.doc)
         self.events.seq = stored.seq
+        self.versions = StoredVersions(stored.version)
         self.persister = Persister(
             self.name,
             self._store,
-            snapshot=self.doc.get_update,
             seq=lambda: self.events.seq,
+            on_stored=self._on_stored,
             batch_delay=self._batch_delay,
             policy=self._policy,
             log_updates=len(stored.updates),
             log_bytes=stored.log_bytes,
             snapshot_bytes=len(stored.snapshot or b""),
-            last_update_id=stored.last_update_id,
         )
         self.persister.start()
         if self._bus is not None:
-            self._bus_member = self._bus.join(self.name, self._on_remote_update)
+            self._bus_member = self._bus.join(self.name, self)
+            self._bus_member.query_presence()
         # A stored document may predate a repair rule, or a crash may have cut one short.
         self._repair_if_needed()
 
@@ -138,6 +153,7 @@ class Room:
         if self._bus_member is not None:
             self._bus_member.leave()
         self.doc.unobserve(self._update_sub)
+        self.awareness.unobserve(self._awareness_sub)
         return True
 
     @property
@@ -271,8 +287,6 @@ class Room:
             for update in updates:
                 if self.persister is not None:
                     self.persister.add(update)
-                if self._bus_member is not None:
-                    self._bus_member.publish(update)
         before = self.playlist
         touched = touched_item_ids(events)
         self.playlist = reproject(self.doc, before, touched)
@@ -288,11 +302,73 @@ class Room:
                     "room %s: repair %s %s (%s)", self.name, item.kind, item.item_id, item.detail
                 )
 
-    def _on_remote_update(self, update: bytes) -> None:
+    # -- other processes (scale) ---------------------------------------------
+
+    def _on_stored(self, version: int, update: bytes) -> None:
+        self.versions.own(version)
+        if self._bus_member is not None:
+            self._bus_member.publish_update(version, update)
+
+    def apply_stored(self, version: int, update: bytes) -> None:
+        """An update another process stored: applied in version order, never stored again."""
+        for ready in self.versions.offer(version, update):
+            try:
+                self.apply_update(ready, REMOTE)
+            except (ValueError, RuntimeError):
+                log.error("room %s: a stored update could not be applied; ignored", self.name)
+
+    def apply_reload(self, stored: StoredDocument) -> None:
+        """What storage holds now, applied over the live document (harmless twice)."""
+        for part in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+            try:
+                self.apply_update(part, REMOTE)
+            except (ValueError, RuntimeError):
+                log.error("room %s: a stored update could not be applied; ignored", self.name)
+        self.versions.reloaded(stored.version)
+
+    def on_bus_update(self, version: int, update: bytes) -> None:
+        self.apply_stored(version, update)
+
+    def on_bus_awareness(self, update: bytes) -> None:
+        changed: list[int] = []
+
+        def collect(topic: str, args: tuple[dict[str, Any], Any]) -> None:
+            if topic == "update":
+                changes = args[0]
+                changed.extend(changes["added"] + changes["updated"] + changes["removed"])
+
+        subscription = self.awareness.observe(collect)
         try:
-            self.apply_update(update, REMOTE)
-        except (ValueError, RuntimeError):
-            log.error("room %s: undecodable update from the bus; ignored", self.name)
+            self.awareness.apply_awareness_update(update, REMOTE)
+        except (ValueError, UnicodeDecodeError):
+            log.error("room %s: an awareness update from the bus is malformed", self.name)
+            return
+        finally:
+            self.awareness.unobserve(subscription)
+        self._remote_clients.update(c for c in changed if c in self.awareness.states)
+        self._remote_clients.intersection_update(self.awareness.states)
+        if changed:
+            self.broadcast(
+                create_awareness_message(self.awareness.encode_awareness_update(changed))
+            )
+
+    def on_bus_presence_query(self) -> None:
+        own = [c for c in self.awareness.states if c not in self._remote_clients]
+        if own and self._bus_member is not None:
+            self._bus_member.publish_awareness(self.awareness.encode_awareness_update(own))
+
+    def _on_awareness_change(self, topic: str, args: tuple[dict[str, Any], Any]) -> None:
+        """Publish what this process's own connections changed (not what the bus brought)."""
+        changes, origin = args
+        if topic != "update" or not isinstance(origin, PeerOrigin) or self._bus_member is None:
+            return
+        clients = [
+            c
+            for c in changes["added"] + changes["updated"] + changes["removed"]
+            if c not in self._remote_clients
+        ]
+        if clients:
+            self._bus_member.publish_awareness(self.awareness.encode_awareness_update(clients))
 
 
 def _apply(doc: Doc, update: bytes) -> None:

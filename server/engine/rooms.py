@@ -5,6 +5,12 @@ Concurrent first users of a playlist share one load (Hocuspocus's
 only when it has no peers, no listeners, no request in flight and nothing
 left to store; the check happens again after every ``await``, and a request
 that arrives while a room is closing waits for the close, then loads afresh.
+
+Several processes may hold the same playlist (CONTRACT §7): one
+:class:`~.catchup.CatchUp` task per process brings every loaded room what the
+others stored, and event seqs carry this process's epoch (:func:`seq_base`),
+so a ``since`` from another process, or from before a restart, matches none
+of this one's and gets a snapshot.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from .bus import UpdateBus
+from .catchup import DEFAULT_INTERVAL, CatchUp
 from .events import Render
 from .persistence import CompactionPolicy
 from .room import Room
@@ -30,6 +37,19 @@ class RoomSettings:
     idle_seconds: float = 60.0
     batch_delay: float = 0.1
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
+    catch_up_seconds: float = DEFAULT_INTERVAL
+
+
+EPOCH_BITS = 32
+"""Low bits of a seq count events; the bits above hold the process's epoch.
+
+Epochs come from the database, one per process start, so they increase and never
+repeat: 2**21 starts fit below 2**53, the integers JavaScript clients hold exactly.
+"""
+
+
+def seq_base(epoch: int) -> int:
+    return epoch << EPOCH_BITS
 
 
 class RoomManager:
@@ -49,12 +69,20 @@ class RoomManager:
         self._loading: dict[str, asyncio.Task[Room]] = {}
         self._closing: dict[str, asyncio.Task[bool]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self.catch_up = CatchUp(store, lambda: self.rooms, self.settings.catch_up_seconds)
+        self.epoch = 0
+        self._last_seq: dict[str, int] = {}  # of rooms unloaded, so seqs never go back
 
     async def __aenter__(self) -> RoomManager:
+        self.epoch = await self._store.new_epoch()
         self._reaper = asyncio.create_task(self._reap_idle_rooms(), name="rooms:reaper")
+        self.catch_up.start()
+        if self._bus is not None:
+            self._bus.on_reconnect(self.catch_up.soon)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.catch_up.stop()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -101,6 +129,7 @@ class RoomManager:
                 policy=self.settings.compaction,
             )
             room.load(stored)
+            room.events.seq = self._last_seq.get(name, seq_base(self.epoch))
             self.rooms[name] = room
             return room
         finally:
@@ -120,6 +149,7 @@ class RoomManager:
         if room is None or (not force and not room.idle):
             return
         del self.rooms[name]  # no new user can find it from here on
+        self._last_seq[name] = room.events.seq
         task = asyncio.create_task(room.close(), name=f"close:{name}")
         self._closing[name] = task
         try:
