@@ -67,6 +67,8 @@ class Settings:
             settings.redis_prefix = env["PLAYSYNC_REDIS_PREFIX"]
         if "PLAYSYNC_WORKERS" in env:
             settings.workers = int(env["PLAYSYNC_WORKERS"])
+        if "PLAYSYNC_COMPACT_UPDATES" in env:
+            settings.compact_updates = int(env["PLAYSYNC_COMPACT_UPDATES"])
         if "PLAYSYNC_CATCH_UP_SECONDS" in env:
             settings.catch_up_seconds = float(env["PLAYSYNC_CATCH_UP_SECONDS"])
         return settings
