@@ -1,6 +1,6 @@
 """Several server processes, one database, one Redis: no acknowledged write lost (CONTRACT §7).
 
-Real processes throughout: ``playsync serve`` ×2–3, PostgreSQL (or one SQLite file), a
+Real processes throughout: two or three ``playsync serve``, PostgreSQL (or one SQLite file), a
 ``redis-server`` of the test's own, Node Yjs peers, event-stream listeners on every process.
 """
 
