@@ -16,8 +16,7 @@ two "servers" against it); ``redis_bus.RedisBus`` connects processes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, Self
 
 
 class BusReceiver(Protocol):
@@ -29,6 +28,10 @@ class BusReceiver(Protocol):
 
     def on_bus_presence_query(self) -> None:
         """A process joined the playlist: publish the presence of this one's peers."""
+        ...
+
+    def on_bus_resubscribed(self) -> None:
+        """The bus (re)subscribed: what was published meanwhile may be lost; catch up."""
         ...
 
 
@@ -45,28 +48,36 @@ class BusMember(Protocol):
 
 
 class UpdateBus(Protocol):
+    """Started and stopped with ``async with bus:`` around serving."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
     def join(self, room: str, receiver: BusReceiver) -> BusMember:
         """Receive what the others publish for the room."""
         ...
 
-    def on_reconnect(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` each time the bus (re)connects: messages may have been lost."""
-        ...
-
 
 class LocalBus:
-    """In-process bus: what a single server needs, and a stand-in for Redis in tests."""
+    """In-process bus: what a single server needs, and a stand-in for Redis in tests.
+
+    It loses nothing, so it never asks a member to catch up.
+    """
 
     def __init__(self) -> None:
         self._members: dict[str, set[_LocalMember]] = defaultdict(set)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._members.clear()
 
     def join(self, room: str, receiver: BusReceiver) -> BusMember:
         member = _LocalMember(self, room, receiver)
         self._members[room].add(member)
         return member
-
-    def on_reconnect(self, callback: Callable[[], None]) -> None:
-        """An in-process bus never disconnects."""
 
     def _others(self, sender: _LocalMember) -> list[_LocalMember]:
         return [m for m in self._members.get(sender.room, ()) if m is not sender]

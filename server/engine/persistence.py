@@ -5,7 +5,7 @@ queued by then are merged into one row and committed in one transaction, so
 200 concurrent REST writes cost a handful of commits, not 200. A REST write
 waits on :meth:`Persister.flush` and answers only once its update is
 committed; a Yjs peer's update does not wait, and is stored within
-``batch_delay`` seconds. Once committed, each row is handed to ``on_stored``
+``batch_delay`` seconds. Once committed, each row is handed to the ``stored_listeners``
 (with its version) to be published to the other processes: never before, so
 no process builds on an update that a crash could still lose. When the log
 grows past a bound the task asks storage to compact it: storage folds what is
@@ -58,7 +58,6 @@ class Persister:
         store: DocumentStore,
         *,
         seq: Callable[[], int],
-        on_stored: Callable[[int, bytes], None] = lambda version, data: None,
         batch_delay: float = 0.1,
         policy: CompactionPolicy | None = None,
         log_updates: int = 0,
@@ -68,7 +67,8 @@ class Persister:
         self.name = name
         self._store = store
         self._seq = seq
-        self._on_stored = on_stored
+        self.stored_listeners: list[Callable[[int, bytes], None]] = []
+        """Each gets ``(version, update)`` of every row once it is committed."""
         self._batch_delay = batch_delay
         self._policy = policy or CompactionPolicy()
         self.log_updates = log_updates
@@ -152,7 +152,8 @@ class Persister:
             self._stored = target
             self.log_updates += 1
             self.log_bytes += len(data)
-            self._on_stored(self.version, data)
+            for listener in self.stored_listeners:
+                listener(self.version, data)
             self._release_waiters()
             if self._policy.due(self.log_updates, self.log_bytes, self.snapshot_bytes):
                 await self.compact()

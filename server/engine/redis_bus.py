@@ -10,7 +10,7 @@ room's load (the cost: every process reads every playlist's traffic).
 
 Pub/sub is at most once, and Redis may restart or be down. Nothing here is
 retried or queued for long: whenever the subscription is (re)established the
-``on_reconnect`` callbacks run, and the rooms catch up from the database,
+rooms are told (``on_bus_resubscribed``) and catch up from the database,
 which is the truth. Publishing never blocks a room: messages go through a
 bounded queue, and are dropped (with a log line) while Redis is unreachable.
 """
@@ -23,7 +23,6 @@ import logging
 import struct
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
@@ -54,7 +53,6 @@ class RedisBus:
         # No hidden retries: a lost connection must surface here, so rooms catch up.
         self._redis = Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_timeout=None)
         self._members: dict[str, set[_RedisMember]] = defaultdict(set)
-        self._reconnect_callbacks: list[Callable[[], None]] = []
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX)
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = asyncio.Event()
@@ -89,9 +87,6 @@ class RedisBus:
         member = _RedisMember(self, room, receiver)
         self._members[room].add(member)
         return member
-
-    def on_reconnect(self, callback: Callable[[], None]) -> None:
-        self._reconnect_callbacks.append(callback)
 
     def channel(self, room: str) -> str:
         return f"{self.prefix}:{room}"
@@ -155,8 +150,9 @@ class RedisBus:
                     await pubsub.aclose()
 
     def _reconnected(self) -> None:
-        for callback in self._reconnect_callbacks:
-            callback()
+        for members in list(self._members.values()):
+            for member in list(members):
+                member.receiver.on_bus_resubscribed()
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
         room = channel.decode(errors="replace")[len(self.prefix) + 1 :]

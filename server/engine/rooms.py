@@ -19,13 +19,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from .bus import UpdateBus
 from .catchup import DEFAULT_INTERVAL, CatchUp
+from .consumers import EventFeed, PeerRelay, Persistence
 from .events import Render
+from .extensions import ExtensionFactory, RoomExtension
 from .persistence import CompactionPolicy
+from .replication import Replication
 from .room import Room
 from .storage import DocumentStore
 
@@ -52,6 +55,21 @@ def seq_base(epoch: int) -> int:
     return epoch << EPOCH_BITS
 
 
+def standard_extensions(
+    store: DocumentStore,
+    settings: RoomSettings,
+    bus: UpdateBus | None = None,
+    catch_up: CatchUp | None = None,
+) -> list[RoomExtension]:
+    """The consumers every room has, in order: storage, relay, replication, events."""
+    return [
+        Persistence(store, batch_delay=settings.batch_delay, policy=settings.compaction),
+        PeerRelay(),
+        Replication(bus, catch_up),
+        EventFeed(),
+    ]
+
+
 class RoomManager:
     def __init__(
         self,
@@ -60,16 +78,22 @@ class RoomManager:
         *,
         bus: UpdateBus | None = None,
         settings: RoomSettings | None = None,
+        extensions: Sequence[ExtensionFactory] = (),
     ) -> None:
+        """``extensions``: what every room runs after its own four (storage, relay, bus,
+        events), in this order; each factory makes a room's instance (or returns a shared one).
+        """
         self._store = store
         self._render = render
         self._bus = bus
+        self._extensions = tuple(extensions)
         self.settings = settings or RoomSettings()
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Task[Room]] = {}
         self._closing: dict[str, asyncio.Task[bool]] = {}
         self._reaper: asyncio.Task[None] | None = None
-        self.catch_up = CatchUp(store, lambda: self.rooms, self.settings.catch_up_seconds)
+        self._replicas: dict[str, Replication] = {}
+        self.catch_up = CatchUp(store, lambda: self._replicas, self.settings.catch_up_seconds)
         self.epoch = 0
         self._last_seq: dict[str, int] = {}  # of rooms unloaded, so seqs never go back
 
@@ -77,8 +101,6 @@ class RoomManager:
         self.epoch = await self._store.new_epoch()
         self._reaper = asyncio.create_task(self._reap_idle_rooms(), name="rooms:reaper")
         self.catch_up.start()
-        if self._bus is not None:
-            self._bus.on_reconnect(self.catch_up.soon)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -120,20 +142,19 @@ class RoomManager:
     async def _load(self, name: str) -> Room:
         try:
             stored = await self._store.load(name)
-            room = Room(
-                name,
-                store=self._store,
-                render=self._render,
-                bus=self._bus,
-                batch_delay=self.settings.batch_delay,
-                policy=self.settings.compaction,
-            )
-            room.load(stored)
+            room = Room(name, render=self._render)
+            extensions = self._extensions_for(room)
+            room.load(stored, extensions)
             room.events.seq = self._last_seq.get(name, seq_base(self.epoch))
             self.rooms[name] = room
+            self._replicas[name] = next(e for e in extensions if isinstance(e, Replication))
             return room
         finally:
             del self._loading[name]
+
+    def _extensions_for(self, room: Room) -> list[RoomExtension]:
+        own = standard_extensions(self._store, self.settings, self._bus, self.catch_up)
+        return own + [factory(room) for factory in self._extensions]
 
     async def _reap_idle_rooms(self) -> None:
         interval = max(0.05, self.settings.idle_seconds / 4)
@@ -149,6 +170,7 @@ class RoomManager:
         if room is None or (not force and not room.idle):
             return
         del self.rooms[name]  # no new user can find it from here on
+        replica = self._replicas.pop(name, None)
         self._last_seq[name] = room.events.seq
         task = asyncio.create_task(room.close(), name=f"close:{name}")
         self._closing[name] = task
@@ -158,5 +180,7 @@ class RoomManager:
             del self._closing[name]
         if not closed and not force:
             self.rooms[name] = room  # storage is failing: keep the changes in memory
+            if replica is not None:
+                self._replicas[name] = replica
         else:
             log.info("room %s unloaded", name)
