@@ -172,11 +172,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def make_server(tmp_path: Path) -> Iterator:
     """Start extra servers (own database unless given one); all stopped at the end."""
     started: list[ServerProcess] = []
+    urls: dict[Path, str | None] = {}  # on PostgreSQL, the database behind each db_path
 
     def make(*args: str, db_path: Path | None = None, seed: bool = True, **env: str):
-        proc = ServerProcess(
-            db_path=db_path or tmp_path / f"{uuid.uuid4().hex}.db", args=args, env=env
-        )
+        path = db_path or tmp_path / f"{uuid.uuid4().hex}.db"
+        proc = ServerProcess(db_path=path, args=args, env=env, url=urls.get(path))
+        urls.setdefault(path, proc.url)
         if seed:
             seed_tracks(proc.database_url)
         started.append(proc.start())

@@ -83,7 +83,7 @@ def cluster(tmp_path: Path) -> Iterator:
             for n in range(count)
         ]
         for server in servers:
-            started.append(server.start())
+            started.append(server.start(timeout=60))
         return servers
 
     yield start
