@@ -142,10 +142,12 @@ class RoomManager:
     async def _load(self, name: str) -> Room:
         try:
             stored = await self._store.load(name)
+            # This process's numbering, never the stored seq of another process's: set
+            # before loading, so even a repair made on load is numbered in this epoch.
+            stored.seq = self._last_seq.get(name, seq_base(self.epoch))
             room = Room(name, render=self._render)
             extensions = self._extensions_for(room)
             room.load(stored, extensions)
-            room.events.seq = self._last_seq.get(name, seq_base(self.epoch))
             self.rooms[name] = room
             self._replicas[name] = next(e for e in extensions if isinstance(e, Replication))
             return room
