@@ -207,3 +207,12 @@ async def test_three_processes_converge_through_compactions_a_kill_and_a_redis_r
                 added = lst.added_ids()
                 assert len(added) == len(set(added)), "an addition was announced twice"
             assert len(listen_c.added_ids()) == len(set(listen_c.added_ids()))
+
+            # A peer that leaves B is gone from A's peer's presence too.
+            await asyncio.to_thread(peer_b.cmd, "disconnect")
+            async with asyncio.timeout(WAIT):
+                while True:
+                    seen = (await asyncio.to_thread(peer_a.cmd, "awareness_states"))["states"]
+                    if "bob" not in {s.get("user") for s in seen.values() if s}:
+                        break
+                    await asyncio.sleep(0.05)
