@@ -8,6 +8,7 @@ from .errors import BODY_METHODS, register_error_handlers
 from .meta import meta
 from .playlists import playlist
 from .tracks import tracks
+from .write_guards import register_write_guards
 
 
 async def read_whole_body() -> None:
@@ -31,3 +32,4 @@ def register_api(app: Quart) -> None:
         playlist, url_prefix="/api/playlist", url_defaults={"name": "default"}, name="default"
     )
     app.register_blueprint(playlist, url_prefix="/api/playlists/<name>", name="named")
+    register_write_guards(app)  # last of the before_request hooks: after the body, after auth

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from enum import StrEnum
 from typing import Any
 
 from quart import Quart, current_app, jsonify, request
@@ -20,15 +21,41 @@ from server.engine.storage import StorageError
 log = logging.getLogger(__name__)
 
 
+# The code raises these and the OpenAPI document lists them. A new code is a new member
+# here, then a `document_errors(...)` line on each route that can answer with it.
+class ErrorCode(StrEnum):
+    """What went wrong, in one word: ``error.code`` of every error response."""
+
+    BAD_REQUEST = "BAD_REQUEST"
+    INVALID_JSON = "INVALID_JSON"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    MISSING_TRACK_ID = "MISSING_TRACK_ID"
+    TRACK_NOT_FOUND = "TRACK_NOT_FOUND"
+    DUPLICATE_TRACK = "DUPLICATE_TRACK"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    HTTP_ERROR = "HTTP_ERROR"
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    PLAYLIST_FULL = "PLAYLIST_FULL"
+    RATE_LIMITED = "RATE_LIMITED"
+    FORBIDDEN_ORIGIN = "FORBIDDEN_ORIGIN"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+
+
 class ApiError(Exception):
     status = 400
-    code = "BAD_REQUEST"
+    code = ErrorCode.BAD_REQUEST
 
     def __init__(
         self,
         message: str,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         status: int | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
@@ -42,12 +69,12 @@ class ApiError(Exception):
 
 
 class ValidationError(ApiError):
-    code = "VALIDATION_ERROR"
+    code = ErrorCode.VALIDATION_ERROR
 
 
 class NotFound(ApiError):
     status = 404
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
 
 
 def _json_safe(value: Any) -> Any:
@@ -61,7 +88,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
+def error_response(
+    status: int, code: ErrorCode, message: str, details: dict[str, Any] | None = None
+):
     details = _json_safe(details or {})
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
@@ -72,11 +101,11 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Codes for the HTTP errors Quart/werkzeug raise before a handler runs.
 _HTTP_CODES = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
+    400: ErrorCode.BAD_REQUEST,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -87,13 +116,15 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(ItemNotFound)
     async def _item_not_found(exc: ItemNotFound):
-        return error_response(404, "NOT_FOUND", "No such playlist item", {"id": exc.item_id})
+        return error_response(
+            404, ErrorCode.NOT_FOUND, "No such playlist item", {"id": exc.item_id}
+        )
 
     @app.errorhandler(StorageError)
     async def _storage_error(exc: StorageError):
         log.error("storage unavailable: %s", exc)
         return error_response(
-            503, "STORAGE_UNAVAILABLE", "The change could not be stored; try again"
+            503, ErrorCode.STORAGE_UNAVAILABLE, "The change could not be stored; try again"
         )
 
     @app.errorhandler(HTTPException)
@@ -108,16 +139,21 @@ def register_error_handlers(app: Quart) -> None:
         if exc.code == 404:
             exc = _method_not_allowed_with_slash() or exc
         status = exc.code or 500
-        code = _HTTP_CODES.get(status, "HTTP_ERROR")
+        code = _HTTP_CODES.get(status, ErrorCode.HTTP_ERROR)
         message = exc.description or exc.name
         if status == 413:
             message = "Request body too large"
-        return error_response(status, code, message)
+        response = error_response(status, code, message)
+        # werkzeug's own headers: a 405 says which methods the path allows (RFC 9110 `Allow`).
+        for key, value in exc.get_headers():
+            if key.lower() != "content-type":
+                response.headers[key] = value
+        return response
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception):
         log.exception("unhandled error")
-        return error_response(500, "INTERNAL_ERROR", "Internal server error")
+        return error_response(500, ErrorCode.INTERNAL_ERROR, "Internal server error")
 
 
 def _method_not_allowed_with_slash() -> MethodNotAllowed | None:

@@ -1,727 +1,422 @@
-"""The OpenAPI document of the REST API, and a self-contained page that renders it.
+"""The OpenAPI document, derived from the routes, and the offline page that renders it.
 
-The document is built from small helpers: a playlist's routes are described
-once (:func:`_playlist_paths`) and mounted twice, at ``/api/playlist`` (the
-playlist named ``default``) and at ``/api/playlists/{name}``, as the blueprint is.
-Limits and enums come from the modules that enforce them.
+quart-schema's :class:`~quart_schema.openapi.OpenAPIProvider` walks the app's url
+map; each route carries its own documentation next to it, with quart-schema's
+documentation-only decorators (they record, they do not validate):
+
+- a docstring: first line the summary, the rest the description;
+- ``@document_response(Model, status)`` for every success answer (``api/models.py``);
+- ``@document_request(Model)`` when it reads a JSON body, and
+  ``@document_querystring(Model)`` when it reads the query string;
+- ``@document_errors(status, *codes, description=...)`` for every error it can answer
+  beyond the shared ones of :data:`SHARED_ERRORS` (413, 503, an invalid playlist name...);
+- its blueprint tagged with ``tag_blueprint`` (``TAGS`` lists the tags in order);
+- or ``@hide`` for a route that is not part of the API (the web client).
+
+The validation stays hand-written in :mod:`api.validation`, so neither the
+``QuartSchema`` extension nor its response conversion, test client or docs routes
+are installed: only its provider is used, configured by :func:`openapi_spec`.
 """
 
 from __future__ import annotations
 
-import copy
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, RootModel
+from pydantic.json_schema import JsonSchemaMode
+from quart import Quart
+from quart_schema import QuartSchema
+from quart_schema.openapi import PATH_RE, Info, OpenAPIProvider, Tag
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
+from werkzeug.routing.converters import BaseConverter
 
 from crdt.names import PLAYLIST_NAME
-from crdt.schema import DEFAULT_ADDED_BY
 
-from .pagination import MAX_PAGE_SIZE
-from .tracks import DEFAULT_ORDERING, ORDERING_FIELDS
-from .validation import ADDED_BY_MAX
+from .errors import ErrorCode
+from .models import Error, EventStream, StreamEvent
 
 Json = dict[str, Any]
+T = TypeVar("T", bound=Callable[..., Any])
 
 JSON = "application/json"
-SSE = "text/event-stream"
+WRITES = frozenset({"post", "put", "patch", "delete"})
+_ERRORS_ATTRIBUTE = "_playsync_errors"
 
-# Every code an error body can carry (api/errors.py, api/validation.py, api/playlists.py,
-# api/meta.py), with the message the server sends, for the examples.
-ERROR_MESSAGES = {
-    "INVALID_JSON": "Request body is not valid JSON",
-    "MISSING_TRACK_ID": "track_id is required",
-    "VALIDATION_ERROR": "track_id must be an integer",
-    "TRACK_NOT_FOUND": "Track not found",
-    "DUPLICATE_TRACK": "This track is already in the playlist",
-    "NOT_FOUND": "No such playlist item",
-    "BAD_REQUEST": "The browser (or proxy) sent a request that this server could not understand.",
-    "METHOD_NOT_ALLOWED": "The method is not allowed for the requested URL.",
-    "PAYLOAD_TOO_LARGE": "Request body too large",
-    "UNSUPPORTED_MEDIA_TYPE": "Unsupported media type",
-    "STORAGE_UNAVAILABLE": "The change could not be stored; try again",
-    "DATABASE_UNAVAILABLE": "The database does not answer",
-    "HTTP_ERROR": "Any other HTTP error raised before a handler ran",
-    "INTERNAL_ERROR": "Internal server error",
-}
-
-EVENT_TYPES = (
-    "connection.established",
-    "track.added",
-    "track.removed",
-    "track.moved",
-    "track.voted",
-    "track.playing",
-    "playlist.reordered",
-    "ping",
-    "pong",
-)
-
-DESCRIPTION = f"""\
+DESCRIPTION = """\
 REST API of **playsync**, a local-first sync server for a collaborative playlist. It is \
 compatible with the original Django playlist backend; the playlist itself is a Yjs document \
 that REST calls, Yjs peers and the event stream all share.
 
 * JSON in and out. Every path answers with and without its trailing slash.
-* `/api/playlist/...` is the playlist named `default`; `/api/playlists/{{name}}/...` is any \
+* `/api/playlist/...` is the playlist named `default`; `/api/playlists/{name}/...` is any \
 playlist (`name`: 1-64 of `A-Z a-z 0-9 _ -`), created on first write.
 * Lists are plain JSON arrays. With `page` or `page_size` in the query (or when the server runs \
-with `--paginate` / `PLAYSYNC_PAGINATE=1`) a list is a `{{count, next, previous, results}}` \
-envelope instead (default page size 100, at most {MAX_PAGE_SIZE}).
-* Errors are `{{"error": {{"code", "message", "details"}}}}`; client mistakes are 4xx, never 500.
+with `--paginate` / `PLAYSYNC_PAGINATE=1`) a list is a `{count, next, previous, results}` \
+envelope instead.
+* Errors are `{"error": {"code", "message", "details"}}`; client mistakes are 4xx, never 500.
 
 Not describable in OpenAPI, so listed here:
 
-* **WebSocket `/ws/playlist/`** (the `default` playlist) and **`/ws/playlists/{{name}}/`**: the \
+* **WebSocket `/ws/playlist/`** (the `default` playlist) and **`/ws/playlists/{name}/`**: the \
 legacy JSON event stream, the same events as the Server-Sent Events at `/api/stream` and \
-`/api/playlists/{{name}}/stream` (schema `StreamEvent`). First message \
-`{{"type": "connection.established"}}`; a client message `{{"type": "ping", "ts": ...}}` is \
-answered with `{{"type": "pong", "ts": ...}}`; a `ping` heartbeat comes every 20 s; anything else \
+`/api/playlists/{name}/stream` (schema `StreamEvent`). First message \
+`{"type": "connection.established"}`; a client message `{"type": "ping", "ts": ...}` is \
+answered with `{"type": "pong", "ts": ...}`; a `ping` heartbeat comes every 20 s; anything else \
 a client sends is ignored. Reconnect with `?since=SEQ` to get what was missed.
-* **WebSocket `/yjs/{{name}}`**: the y-websocket protocol (sync step 1 / step 2 / update, \
+* **WebSocket `/yjs/{name}`**: the y-websocket protocol (sync step 1 / step 2 / update, \
 awareness) in binary frames, for Yjs clients: \
 `new WebsocketProvider("ws://HOST:PORT/yjs", name, doc)`.
 """
 
+TAGS = (
+    Tag("Tracks", "The track library"),
+    Tag("Default playlist", "The playlist named `default`"),
+    Tag("Named playlists", "Any playlist, by name; created on first write"),
+    Tag("Event stream", "Changes of a playlist as Server-Sent Events"),
+    Tag("Service", "Health, the list of playlists, this document"),
+)
 
-# -- small builders ------------------------------------------------------------------------
+# The playlist blueprint is mounted twice (api/__init__.py): each mount is its own tag,
+# and its operationIds start with the mount's name.
+MOUNT_TAGS = {"default": "Default playlist", "named": "Named playlists"}
 
-
-def _ref(name: str, kind: str = "schemas") -> Json:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def _obj(required: tuple[str, ...] | None = None, /, **properties: Json) -> Json:
-    """An object schema; every property is required unless ``required`` says otherwise."""
-    keys = list(properties) if required is None else list(required)
-    return {"type": "object", "required": keys, "properties": properties}
-
-
-def _t(type_: str | list[str], description: str | None = None, **extra: Any) -> Json:
-    schema: Json = {"type": type_, **extra}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _nullable(type_: str, description: str | None = None, **extra: Any) -> Json:
-    return _t([type_, "null"], description, **extra)
+PATH_PARAMETERS: dict[str, Json] = {
+    "name": {
+        "description": "Playlist name; created on first write. Any other name is a 404.",
+        "schema": {"type": "string", "pattern": PLAYLIST_NAME.pattern},
+    },
+    "item_id": {"description": "Playlist item id", "schema": {"type": "string"}},
+    "track_id": {"description": "Track id", "schema": {"type": "integer"}},
+}
 
 
-def _content(schema: Json, media: str = JSON, **extra: Any) -> Json:
-    return {media: {"schema": schema, **extra}}
-
-
-def _ok(description: str, schema: Json | None = None, media: str = JSON) -> Json:
-    response: Json = {"description": description}
-    if schema is not None:
-        response["content"] = _content(schema, media)
-    return response
-
-
-def _error(description: str, *codes: str) -> Json:
-    """An error response, with one example per code it can carry."""
-    examples = {
-        code: {"value": {"error": {"code": code, "message": ERROR_MESSAGES[code], "details": {}}}}
-        for code in codes
-    }
-    listed = ", ".join(f"`{code}`" for code in codes)
-    return {
-        "description": f"{description} ({listed})",
-        "content": _content(_ref("Error"), examples=examples),
-    }
-
-
-def _param(name: str, where: str, schema: Json, description: str, **extra: Any) -> Json:
-    return {
-        "name": name,
-        "in": where,
-        "required": where == "path",
-        "description": description,
-        "schema": schema,
-        **extra,
-    }
-
-
-def _body(schema: Json, description: str) -> Json:
-    return {"required": False, "description": description, "content": _content(schema)}
-
-
-def _operation(
-    tag: str,
-    operation_id: str,
-    summary: str,
-    responses: Json,
-    *,
-    description: str | None = None,
-    parameters: list[Json] | None = None,
-    body: Json | None = None,
-) -> Json:
-    operation: Json = {"tags": [tag], "operationId": operation_id, "summary": summary}
-    if description:
-        operation["description"] = description
-    if parameters:
-        operation["parameters"] = parameters
-    if body is not None:
-        operation["requestBody"] = body
-    operation["responses"] = dict(sorted(responses.items()))
-    return operation
-
-
-def _path(parameters: list[Json] | None = None, **operations: Json) -> Json:
-    """A path item: its path parameters, then one operation per method."""
-    return {"parameters": parameters, **operations} if parameters else dict(operations)
-
-
-def _list_responses(items: str, description: str) -> Json:
-    return {"200": _ok(description, _ref(f"{items}List"))}
-
-
-# -- reusable components -------------------------------------------------------------------
-
-PAGE_NOT_FOUND = "`page` is not a page number (1..last, or `last`)"
-STORAGE = _error("The database did not answer", "STORAGE_UNAVAILABLE")
-TOO_LARGE = _error("Request body larger than the server accepts", "PAYLOAD_TOO_LARGE")
-BODY_ERRORS = ("INVALID_JSON", "VALIDATION_ERROR")
-
-
-def _page_of(items: str) -> Json:
-    link = _nullable("string", format="uri")
-    return _obj(
-        count=_t("integer", "Items in all pages", minimum=0),
-        next={**link, "description": "URL of the next page, or null"},
-        previous={**link, "description": "URL of the previous page, or null"},
-        results=_t("array", items=_ref(items)),
-    )
-
-
-def _list_of(items: str) -> Json:
-    return {
-        "description": f"A JSON array of {items}; the `{items}Page` envelope when paginated",
-        "oneOf": [_t("array", items=_ref(items)), _ref(f"{items}Page")],
-    }
-
-
-def _track_id_value(description: str) -> Json:
-    return {
-        "description": description,
-        "anyOf": [
-            _t("integer"),
-            _t("string", "A string of digits", pattern=r"^\s*-?[0-9]+\s*$"),
-        ],
-    }
-
-
-def _schemas() -> Json:
-    timestamp = _t("string", "ISO-8601 UTC", format="date-time")
-    schemas: Json = {
-        "Track": _obj(
-            id=_t("integer"),
-            title=_t("string"),
-            artist=_t("string"),
-            album=_t("string"),
-            duration_seconds=_t("integer", minimum=0),
-            duration_formatted=_t("string", '"M:SS"', pattern=r"^\d+:\d\d$", examples=["4:30"]),
-            genre=_t("string"),
-            cover_url=_nullable("string"),
-            created_at=_nullable(
-                "string",
-                "ISO-8601 UTC; null for a track a Yjs peer added that the library lacks",
-                format="date-time",
-            ),
-        ),
-        "PlaylistItem": _obj(
-            id=_t("string", "Opaque and stable"),
-            track=_ref("Track"),
-            track_id=_t("integer"),
-            position=_t("number", "Order key: by position, ties by id"),
-            votes=_t("integer", "Net votes; may be negative"),
-            added_by=_t("string"),
-            added_at=timestamp,
-            is_playing=_t("boolean"),
-            played_at=_nullable("string", "When it last started playing", format="date-time"),
-        ),
-        "PlaylistSummary": _obj(
-            name=_t("string", pattern=PLAYLIST_NAME.pattern),
-            created_at=_nullable("string", "null while not yet stored", format="date-time"),
-            updated_at=_nullable("string", "null while not yet stored", format="date-time"),
-        ),
-        "NewPlaylistItem": {
-            **_obj(
-                (),
-                track_id=_track_id_value("The library track to add"),
-                track=_track_id_value("Alias of `track_id` (used when `track_id` is absent)"),
-                added_by=_nullable(
-                    "string", "Empty or null means the default", maxLength=ADDED_BY_MAX
-                )
-                | {"default": DEFAULT_ADDED_BY},
-                position=_nullable("number", "Finite; default: last + 1, or 1.0 when empty"),
-            ),
-            "anyOf": [{"required": ["track_id"]}, {"required": ["track"]}],
-        },
-        "PlaylistItemPatch": _obj(
-            (),
-            position=_nullable("number", "Finite; moves the item"),
-            is_playing=_nullable(
-                "boolean",
-                "`true` plays the item (every other stops, `played_at` = now); "
-                "`false` on the playing item stops playback",
-            ),
-        ),
-        "Vote": _obj(direction=_t("string", "+1 or -1; there is no floor", enum=["up", "down"])),
-        "Status": _obj(status=_t("string")),
-        "Error": _obj(
-            error=_obj(
-                code=_t("string", enum=list(ERROR_MESSAGES)),
-                message=_t("string"),
-                details=_t("object", 'What was wrong, e.g. `{"track_id": 3}`'),
-            )
-        ),
-        "StreamEvent": _obj(
-            ("type",),
-            type=_t("string", enum=list(EVENT_TYPES)),
-            payload={
-                "description": "`track.added`, `track.moved`, `track.voted`, `track.playing`: "
-                "the full item; `track.removed`: `{id}`; `track.playing` when playback stops: "
-                "`{id, is_playing: false}`; `playlist.reordered`: `{items: [all, in order]}`",
-                "oneOf": [
-                    _ref("PlaylistItem"),
-                    _obj(("id",), id=_t("string"), is_playing={"const": False}),
-                    _obj(items=_t("array", items=_ref("PlaylistItem"))),
-                ],
-            },
-            seq=_t("integer", "On every `track.*` and `playlist.*` event; increases per playlist"),
-            message=_t("string", "On `connection.established`"),
-            ts={"description": "`ping`: ISO-8601 time; `pong`: the client's `ts` echoed"},
-        ),
-    }
-    for items in ("Track", "PlaylistItem", "PlaylistSummary"):
-        schemas[f"{items}Page"] = _page_of(items)
-        schemas[f"{items}List"] = _list_of(items)
-    return schemas
-
-
-def _parameters() -> Json:
-    return {
-        "PlaylistName": _param(
-            "name",
-            "path",
-            _t("string", pattern=PLAYLIST_NAME.pattern, minLength=1, maxLength=64),
-            "Playlist name; created on first write. Any other name is a 404.",
-        ),
-        "ItemId": _param("item_id", "path", _t("string"), "Playlist item id"),
-        "TrackId": _param("track_id", "path", _t("integer"), "Track id"),
-        "Page": _param(
-            "page", "query", _t("integer", minimum=1), "Page number; asks for the envelope"
-        ),
-        "PageSize": _param(
-            "page_size",
-            "query",
-            _t("integer", minimum=1, default=100),
-            f"Items per page (at most {MAX_PAGE_SIZE}); asks for the envelope",
-        ),
-        "Since": _param(
-            "since",
-            "query",
-            _t("integer", minimum=0),
-            "Last seq seen: replays the events after it, or a `playlist.reordered` snapshot "
-            "when it is too old. A value that is not an integer is ignored.",
-        ),
-    }
-
-
-PAGING = [_ref("Page", "parameters"), _ref("PageSize", "parameters")]
-
-
-# -- paths ---------------------------------------------------------------------------------
+# -- error responses -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Mount:
-    """Where the playlist blueprint is mounted."""
+class ErrorDoc:
+    """An error answer: its status, the codes it carries, and when."""
 
-    prefix: str
-    stream: str
-    tag: str
-    key: str  # operationId prefix
-    parameters: tuple[Json, ...] = ()
-    not_found: str | None = None  # a 404 every operation of this mount can answer
+    status: int
+    codes: tuple[ErrorCode, ...]
+    description: str
 
 
-MOUNTS = (
-    _Mount("/api/playlist", "/api/stream", "Default playlist", "default"),
-    _Mount(
-        "/api/playlists/{name}",
-        "/api/playlists/{name}/stream",
-        "Named playlists",
-        "named",
-        (_ref("PlaylistName", "parameters"),),
-        "the playlist name is invalid",
+def document_errors(status: int, *codes: ErrorCode, description: str) -> Callable[[T], T]:
+    """Document an error answer of a route (several for one status add up)."""
+
+    def decorator(func: T) -> T:
+        docs = [*getattr(func, _ERRORS_ATTRIBUTE, ()), ErrorDoc(status, codes, description)]
+        setattr(func, _ERRORS_ATTRIBUTE, docs)
+        return func
+
+    return decorator
+
+
+@dataclass(frozen=True)
+class SharedError:
+    """An error answer that every operation ``applies_to`` can give, declared once."""
+
+    error: ErrorDoc
+    applies_to: Callable[[str, Rule], bool]
+
+
+def _writes(method: str, rule: Rule) -> bool:
+    return method in WRITES
+
+
+def _names_a_playlist(method: str, rule: Rule) -> bool:
+    """A ``{name}`` in the path (the default mounts fill it in themselves)."""
+    return "name" in rule.arguments and "name" not in (rule.defaults or {})
+
+
+def _loads_a_playlist(method: str, rule: Rule) -> bool:
+    return rule.rule.startswith(("/api/playlist", "/api/stream"))
+
+
+SHARED_ERRORS: tuple[SharedError, ...] = (
+    SharedError(
+        ErrorDoc(
+            413, (ErrorCode.PAYLOAD_TOO_LARGE,), "Request body larger than the server accepts"
+        ),
+        _writes,
+    ),
+    SharedError(
+        ErrorDoc(
+            403,
+            (ErrorCode.FORBIDDEN_ORIGIN,),
+            "A browser page whose Origin is not on the CORS allow-list (CONTRACT §8)",
+        ),
+        _writes,
+    ),
+    SharedError(
+        ErrorDoc(
+            429,
+            (ErrorCode.RATE_LIMITED,),
+            "Too many writes from this client (`--rate-limit`); see `Retry-After`",
+        ),
+        _writes,
+    ),
+    SharedError(
+        ErrorDoc(404, (ErrorCode.NOT_FOUND,), "The playlist name is invalid"),
+        _names_a_playlist,
+    ),
+    SharedError(
+        ErrorDoc(503, (ErrorCode.STORAGE_UNAVAILABLE,), "The database did not answer"),
+        _loads_a_playlist,
     ),
 )
 
-
-def _playlist_paths(m: _Mount) -> Json:
-    """The routes of api/playlists.py, mounted at ``m``."""
-
-    def op(op_id: str, summary: str, responses: Json, *, not_found=(), **kwargs) -> Json:
-        reasons = [*not_found, *([m.not_found] if m.not_found else [])]
-        responses = {**responses, "503": STORAGE}
-        if reasons:
-            responses["404"] = _error("Not found: " + "; ".join(reasons), "NOT_FOUND")
-        return _operation(m.tag, f"{m.key}_{op_id}", summary, responses, **kwargs)
-
-    unknown = ("no item has this id",)
-    item = _ok("The item, as it is now", _ref("PlaylistItem"))
-    item_params = [*m.parameters, _ref("ItemId", "parameters")]
-
-    def item_body(schema: str, description: str, errors: tuple[str, ...] = BODY_ERRORS) -> Json:
-        return {
-            "body": _body(_ref(schema), description),
-            "responses": {"200": item, "400": _error("Invalid body", *errors), "413": TOO_LARGE},
-        }
-
-    return {
-        f"{m.prefix}/": _path(
-            list(m.parameters),
-            get=op(
-                "list_items",
-                "List the items",
-                _list_responses("PlaylistItem", "Items by position, ties by id"),
-                not_found=(PAGE_NOT_FOUND,),
-                parameters=PAGING,
-            ),
-            post=op(
-                "add_item",
-                "Add a library track",
-                {
-                    "201": _ok("The new item", _ref("PlaylistItem")),
-                    "400": _error(
-                        "Invalid body, unknown track, or the track is already in the playlist "
-                        '(details `{"track_id": N}`)',
-                        "INVALID_JSON",
-                        "MISSING_TRACK_ID",
-                        "VALIDATION_ERROR",
-                        "TRACK_NOT_FOUND",
-                        "DUPLICATE_TRACK",
-                    ),
-                    "413": TOO_LARGE,
-                },
-                body=_body(_ref("NewPlaylistItem"), "`track_id` (or its alias `track`) required"),
-            ),
-        ),
-        f"{m.prefix}/history/": _path(
-            list(m.parameters),
-            get=op(
-                "history",
-                "Recently played items",
-                _list_responses("PlaylistItem", "Items with `played_at`, newest first, at most 20"),
-                not_found=(PAGE_NOT_FOUND,),
-                parameters=PAGING,
-            ),
-        ),
-        f"{m.prefix}/stop/": _path(
-            list(m.parameters),
-            post=op(
-                "stop",
-                "Stop playback",
-                {"200": _ok('`{"status": "stopped"}`', _ref("Status"))},
-            ),
-        ),
-        f"{m.prefix}/{{item_id}}/": _path(
-            item_params,
-            get=op(
-                "get_item",
-                "Get an item",
-                {"200": item},
-                not_found=unknown,
-                description="Fixed paths (`history`, `stop`) win over ids.",
-            ),
-            patch=op(
-                "update_item",
-                "Move an item, or play or stop it",
-                not_found=unknown,
-                description="An unknown item is a 404 before the body is read.",
-                **item_body("PlaylistItemPatch", "Only the fields given change"),
-            ),
-            delete=op(
-                "remove_item",
-                "Remove an item (stops playback if it was playing)",
-                {"204": {"description": "Removed"}},
-                not_found=unknown,
-            ),
-        ),
-        f"{m.prefix}/{{item_id}}/vote/": _path(
-            item_params,
-            post=op(
-                "vote",
-                "Vote an item up or down",
-                not_found=unknown,
-                **item_body("Vote", "The direction", ("INVALID_JSON", "VALIDATION_ERROR")),
-            ),
-        ),
-        f"{m.prefix}/{{item_id}}/play/": _path(
-            item_params,
-            post=op(
-                "play",
-                "Play an item (every other item stops)",
-                {"200": item},
-                not_found=unknown,
-            ),
-        ),
-    }
-
-
-def _stream_path(m: _Mount) -> Json:
-    description = (
-        "Server-Sent Events: `event:` the type, `id:` the seq, `data:` a `StreamEvent` as JSON. "
-        "The same events as the WebSocket event stream (see the API description), starting "
-        "with `connection.established`, with a `ping` heartbeat while nothing happens."
-    )
-    responses: Json = {
-        "200": {
-            "description": "An endless stream of events",
-            "content": _content(_t("string"), SSE, **{"x-event-data": _ref("StreamEvent")}),
-        }
-    }
-    if m.not_found:
-        responses["404"] = _error(f"Not found: {m.not_found}", "NOT_FOUND")
-    responses["503"] = STORAGE
-    return _path(
-        list(m.parameters),
-        get=_operation(
-            "Event stream",
-            f"{m.key}_stream",
-            f"Events of the {m.tag.lower().removesuffix('s')}",
-            responses,
-            description=description,
-            parameters=[
-                _ref("Since", "parameters"),
-                _param(
-                    "Last-Event-ID",
-                    "header",
-                    _t("string"),
-                    "What a reconnecting `EventSource` sends; used when `since` is absent",
-                ),
-            ],
-        ),
-    )
-
-
-def _track_paths() -> Json:
-    ordering = [f"{sign}{field}" for field in sorted(ORDERING_FIELDS) for sign in ("", "-")]
-    return {
-        "/api/tracks/": _path(
-            get=_operation(
-                "Tracks",
-                "list_tracks",
-                "List the track library",
-                {
-                    **_list_responses("Track", "Matching tracks"),
-                    "404": _error(f"Not found: {PAGE_NOT_FOUND}", "NOT_FOUND"),
-                },
-                parameters=[
-                    _param(
-                        "search",
-                        "query",
-                        _t("string"),
-                        "Case-insensitive substring of title, artist or album",
-                    ),
-                    _param("genre", "query", _t("string"), "Exact genre"),
-                    _param(
-                        "ordering",
-                        "query",
-                        _t("string", enum=ordering),
-                        f"Sort field, `-` for descending; default {', '.join(DEFAULT_ORDERING)}. "
-                        "Like DRF, a comma-separated list also works and unknown fields are "
-                        "ignored.",
-                    ),
-                    *PAGING,
-                ],
-            )
-        ),
-        "/api/tracks/{track_id}/": _path(
-            [_ref("TrackId", "parameters")],
-            get=_operation(
-                "Tracks",
-                "get_track",
-                "Get a track",
-                {
-                    "200": _ok("The track", _ref("Track")),
-                    "404": _error("No such track", "NOT_FOUND"),
-                },
-            ),
-        ),
-    }
-
-
-def _service_paths() -> Json:
-    tag = "Service"
-    return {
-        "/health": _path(
-            get=_operation(
-                tag,
-                "health",
-                "Health check",
-                {
-                    "200": _ok("The database answers", _ref("Status")),
-                    "503": _error("The database does not answer", "DATABASE_UNAVAILABLE"),
-                },
-            )
-        ),
-        "/api/playlists/": _path(
-            get=_operation(
-                tag,
-                "list_playlists",
-                "List the playlists",
-                {
-                    **_list_responses("PlaylistSummary", "Playlists by name"),
-                    "404": _error(f"Not found: {PAGE_NOT_FOUND}", "NOT_FOUND"),
-                },
-                parameters=PAGING,
-            )
-        ),
-        "/api/openapi.json": _path(
-            get=_operation(
-                tag, "openapi", "This document", {"200": _ok("OpenAPI 3.1", _t("object"))}
-            )
-        ),
-        "/api/docs/": _path(
-            get=_operation(
-                tag,
-                "docs",
-                "A page that renders this document",
-                {"200": _ok("HTML", _t("string"), "text/html")},
-            )
-        ),
-    }
-
-
-TAGS = (
-    ("Tracks", "The read-only track library"),
-    ("Default playlist", "The playlist named `default`"),
-    ("Named playlists", "Any playlist, by name; created on first write"),
-    ("Event stream", "Changes of a playlist as Server-Sent Events"),
-    ("Service", "Health, the list of playlists, this document"),
+PAGE_NOT_FOUND = document_errors(
+    404, ErrorCode.NOT_FOUND, description="`page` is not a page number (1..last, or `last`)"
 )
 
 
-def openapi_spec() -> dict[str, Any]:
-    paths: Json = {**_track_paths()}
-    for mount in MOUNTS:
-        paths |= _playlist_paths(mount)
-    for mount in MOUNTS:
-        paths[mount.stream] = _stream_path(mount)
-    paths |= _service_paths()
-    spec = {
-        "openapi": "3.1.0",
-        "info": {"title": "playsync", "version": "1", "description": DESCRIPTION},
-        "tags": [{"name": name, "description": text} for name, text in TAGS],
-        "paths": paths,
-        "components": {"schemas": _schemas(), "parameters": _parameters()},
+def _error_response(docs: Iterable[ErrorDoc]) -> Json:
+    """One response for errors of one status: the ``Error`` schema with its codes narrowed."""
+    docs = list(docs)
+    codes = list(dict.fromkeys(code.value for doc in docs for code in doc.codes))
+    first, *more = dict.fromkeys(doc.description for doc in docs)
+    described = "; ".join([first, *(text[:1].lower() + text[1:] for text in more)])
+    listed = ", ".join(f"`{code}`" for code in codes)
+    return {
+        "description": f"{described} ({listed})",
+        "content": {
+            JSON: {
+                "schema": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Error"},
+                        {"properties": {"error": {"properties": {"code": {"enum": codes}}}}},
+                    ]
+                }
+            }
+        },
     }
-    return copy.deepcopy(spec)  # no dict shared between operations, nor between calls
 
 
-# -- the docs page -------------------------------------------------------------------------
+# -- the provider ----------------------------------------------------------------------------
 
-DOCS_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>playsync API</title>
-<style>
-body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
-color:#222}
-h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
-code,pre{font:13px/1.4 ui-monospace,monospace}
-pre{background:#f6f6f6;padding:.5rem;overflow:auto;white-space:pre-wrap}
-details{border:1px solid #ddd;border-radius:4px;margin:.4rem 0;padding:.3rem .6rem}
-summary{cursor:pointer}
-.m{display:inline-block;width:4.5rem;font-weight:bold;font-family:monospace;
-text-transform:uppercase}
-.get{color:#06c}.post{color:#080}.patch{color:#a60}.delete{color:#c00}
-table{border-collapse:collapse}td,th{text-align:left;padding:.1rem .6rem .1rem 0;vertical-align:top}
-.d{white-space:pre-wrap;color:#555}
-</style>
-</head>
-<body>
-<h1>playsync API</h1>
-<p>The OpenAPI document: <a href="/api/openapi.json">/api/openapi.json</a></p>
-<main id="doc">Loading&hellip;</main>
-<script>
-const esc = s => String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
-  '"': "&quot;"})[c]);
-const md = s => esc(s || "").replace(/`([^`]+)`/g, "<code>$1</code>")
-  .replace(/[*][*]([^*]+)[*][*]/g, "<b>$1</b>");
-const refName = r => r.split("/").pop();
-function fmt(s, ind = "") {
-  if (!s) return "";
-  if (s.$ref) return `<a href="#s-${esc(refName(s.$ref))}">${esc(refName(s.$ref))}</a>`;
-  const alt = s.oneOf || s.anyOf;
-  if (alt && !s.properties) return alt.map(x => fmt(x, ind)).join(" | ");
-  if ("const" in s) return esc(JSON.stringify(s.const));
-  if (s.enum) return s.enum.map(v => esc(JSON.stringify(v))).join(" | ");
-  const t = [].concat(s.type || "any");
-  if (s.properties) {
-    const req = s.required || [], pad = ind + "  ";
-    const rows = Object.entries(s.properties).map(([k, v]) =>
-      `${pad}${esc(k)}${req.includes(k) ? "" : "?"}: ${fmt(v, pad)}`);
-    return `{\\n${rows.join(",\\n")}\\n${ind}}` + (t.includes("null") ? " | null" : "");
-  }
-  if (s.items) return fmt(s.items, ind) + "[]";
-  return t.map(x => esc(x + (x !== "null" && s.format ? `<${s.format}>` : ""))).join(" | ");
-}
-function render(spec) {
-  const ref = o => o && o.$ref ? ref(spec.components.parameters[refName(o.$ref)]) : o;
-  const deref = s => s && s.$ref ? deref(spec.components.schemas[refName(s.$ref)]) : s;
-  const tags = (spec.tags || []).map(t => t.name), groups = {};
-  for (const [path, item] of Object.entries(spec.paths))
-    for (const [method, op] of Object.entries(item)) {
-      if (method === "parameters") continue;
-      const tag = (op.tags || ["other"])[0];
-      if (!tags.includes(tag)) tags.push(tag);
-      (groups[tag] = groups[tag] || []).push({path, method, op,
-        params: [...(item.parameters || []), ...(op.parameters || [])].map(ref)});
+
+class PlaysyncOpenAPI(OpenAPIProvider):
+    """quart-schema's provider, with what this API adds to it.
+
+    Per operation: the mount's tag and operationId, the error answers (its own and the
+    shared ones), and answers that are not JSON (``NoContent``, HTML, SSE).
+    """
+
+    def build_path_parameter(self, name: str, converter: BaseConverter) -> Json:
+        parameter = super().build_path_parameter(name, converter)
+        return {**parameter, **PATH_PARAMETERS.get(name, {})}
+
+    def build_response_object(
+        self, model: type[Any], headers_model: type[Any] | None
+    ) -> tuple[Json, Json]:
+        media_type = getattr(model, "media_type", JSON)
+        if media_type == JSON and not _is_named_model(model):
+            return super().build_response_object(model, headers_model)
+        response: Json = {"description": inspect.getdoc(model) or ""}
+        components: Json = {}
+        if media_type == JSON:
+            components = _components_of(model, "serialization")
+            response["content"] = {JSON: {"schema": _ref(model.__name__)}}
+        elif media_type is not None:
+            response["content"] = {media_type: {"schema": {"type": "string"}}}
+        if model is EventStream:
+            response["content"][media_type]["x-event-data"] = _ref(StreamEvent.__name__)
+            components = _components_of(StreamEvent, "serialization")
+        return response, components
+
+    def build_request_body(self, model: type[Any], source: Any) -> tuple[Json, Json]:
+        body, components = super().build_request_body(model, source)
+        if _is_named_model(model):
+            body["content"][JSON]["schema"] = _ref(model.__name__)
+            components = _components_of(model, "validation")
+        if model.__doc__:
+            body["description"] = inspect.getdoc(model)
+        body["required"] = getattr(model, "body_required", True)
+        return body, components
+
+    def build_paths(self, rule: Rule) -> tuple[Json, Json]:
+        paths, components = super().build_paths(rule)
+        func = self._app.view_functions[rule.endpoint]
+        mount = rule.endpoint.split(".", 1)[0] if "." in rule.endpoint else None
+        prefix = "named" if _names_a_playlist("", rule) else None
+        prefix = prefix or ("default" if "name" in (rule.defaults or {}) else None)
+        errors = getattr(func, _ERRORS_ATTRIBUTE, [])
+        for operations in paths.values():
+            for method, operation in list(operations.items()):
+                operation = {**operation, "responses": dict(operation["responses"])}
+                operation["parameters"] = list(operation["parameters"])
+                if mount in MOUNT_TAGS:
+                    operation["tags"] = [MOUNT_TAGS[mount]]
+                operation["operationId"] = "_".join(filter(None, [prefix, func.__name__]))
+                shared = [s.error for s in SHARED_ERRORS if s.applies_to(method, rule)]
+                by_status: dict[int, list[ErrorDoc]] = {}
+                for doc in [*errors, *shared]:
+                    by_status.setdefault(doc.status, []).append(doc)
+                for status, docs in by_status.items():
+                    operation["responses"][status] = _error_response(docs)
+                if by_status:
+                    components.update(_components_of(Error, "serialization"))
+                operation["responses"] = {
+                    str(status): response
+                    for status, response in sorted(operation["responses"].items())
+                }
+                if not operation["parameters"]:
+                    del operation["parameters"]
+                if not operation.get("description"):
+                    operation.pop("description", None)
+                else:
+                    operation["description"] = operation["description"].strip()
+                operations[method] = operation
+        return paths, components
+
+    def schema(self) -> Json:
+        spec = super().schema()
+        spec["paths"] = _without_titles(dict(spec["paths"]), properties=True)
+        spec["components"] = _without_titles(spec["components"], properties=True)
+        self._add_fall_throughs(spec["paths"])
+        _add_links(spec["paths"])
+        return spec
+
+    def _add_fall_throughs(self, paths: Json) -> None:
+        """Methods a fixed path answers through a templated route (``PATCH /stop/``: the item
+        whose id is ``stop``): the url map routes them, so the document lists them.
+
+        Fixed paths (``history``, ``stop``) win over item ids only for their own methods.
+        """
+        adapter = self._app.url_map.bind("localhost")
+        for rule in self.generate_rules():
+            fixed = [arg for arg in rule.arguments if arg not in (rule.defaults or {})]
+            if fixed not in ([], ["name"]):
+                continue
+            path = PATH_RE.sub(r"{\1}", rule.rule)
+            concrete = path.replace("{name}", "x")
+            for method in sorted(WRITES | {"get"}):
+                if method.upper() in rule.methods:
+                    continue
+                try:
+                    other, values = adapter.match(concrete, method.upper(), return_rule=True)
+                except HTTPException:
+                    continue
+                template = PATH_RE.sub(r"{\1}", other.rule)
+                operation = paths.get(template, {}).get(method)
+                if operation is None or template == path:
+                    continue
+                given = {k: v for k, v in values.items() if k != "name"}
+                operation = {
+                    **operation,
+                    "operationId": "_".join([operation["operationId"], *given.values()]),
+                    "summary": f"{operation.get('summary', '')}: "
+                    + ", ".join(f"the `{k}` `{v}`" for k, v in given.items()),
+                    "deprecated": True,
+                    "description": f"`{template}` with "
+                    + ", ".join(f"`{k}` = `{v}`" for k, v in given.items())
+                    + ": a fixed path wins over an item id only for its own methods.",
+                    "parameters": [
+                        p for p in operation.get("parameters", []) if p["name"] not in given
+                    ],
+                }
+                if not operation["parameters"]:
+                    del operation["parameters"]
+                paths.setdefault(path, {})[method] = operation
+
+
+def _add_links(paths: Json) -> None:
+    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``).
+
+    The created item's ``id`` fills ``item_id``; the other path parameters are the request's.
+    Clients and schemathesis's stateful phase follow them.
+    """
+    for path, item in paths.items():
+        for operation in item.values():
+            created = operation["responses"].get("201")
+            if created is None:
+                continue
+            links = {}
+            for other_path, other_item in paths.items():
+                rest = other_path.removeprefix(path)
+                if other_path == rest or not rest.startswith("{item_id}"):
+                    continue
+                for other in other_item.values():
+                    parameters = {
+                        p["name"]: f"$request.path.{p['name']}"
+                        for p in other.get("parameters", [])
+                        if p["in"] == "path"
+                    }
+                    parameters["item_id"] = "$response.body#/id"
+                    links[other["operationId"]] = {
+                        "operationId": other["operationId"],
+                        "parameters": parameters,
+                    }
+            if links:
+                created["links"] = links
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _is_named_model(model: Any) -> bool:
+    """A model worth its own entry under ``components`` (a root model is only a wrapper)."""
+    return (
+        isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and not issubclass(model, RootModel)
+    )
+
+
+def _components_of(model: type[BaseModel], mode: JsonSchemaMode) -> Json:
+    """``model`` and the models it uses, as ``components/schemas`` entries."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    return {**schema.pop("$defs", {}), model.__name__: schema}
+
+
+def _without_titles(node: Any, *, properties: bool = False) -> Any:
+    """pydantic titles every schema after its field ("Track Id"): noise in a document."""
+    if isinstance(node, list):
+        return [_without_titles(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if properties:  # keys are field names, values schemas
+        return {key: _without_titles(value) for key, value in node.items()}
+    return {
+        key: _without_titles(value, properties=key in {"properties", "$defs", "schemas"})
+        for key, value in node.items()
+        if not (key == "title" and isinstance(value, str))
     }
-  let h = `<div class="d">${md(spec.info.description)}</div>`;
-  for (const tag of tags.filter(t => groups[t])) {
-    h += `<h2>${esc(tag)}</h2>`;
-    for (const {path, method, op, params} of groups[tag]) {
-      h += `<details><summary><span class="m ${method}">${method}</span> ` +
-        `<code>${esc(path)}</code> ${esc(op.summary || "")}</summary>`;
-      if (op.description) h += `<p>${md(op.description)}</p>`;
-      if (params.length) h += "<h4>Parameters</h4><table>" + params.map(p =>
-        `<tr><td><code>${esc(p.name)}</code></td><td>${esc(p.in)}` +
-        `${p.required ? ", required" : ""}</td><td><code>${fmt(p.schema)}</code></td>` +
-        `<td>${md(p.description)}</td></tr>`
-      ).join("") + "</table>";
-      const body = op.requestBody;
-      if (body) for (const [media, c] of Object.entries(body.content))
-        h += `<h4>Request body (${esc(media)})</h4><p>${md(body.description)}</p>` +
-          `<pre>${c.schema.$ref ? fmt(c.schema) + " = " : ""}${fmt(deref(c.schema))}</pre>`;
-      h += "<h4>Responses</h4><table>";
-      for (const [code, r] of Object.entries(op.responses)) {
-        const c = Object.entries(r.content || {}).map(([m, x]) =>
-          `<code>${esc(m)}</code> ${fmt(x.schema)}`).join("<br>");
-        h += `<tr><td><b>${esc(code)}</b></td><td>${md(r.description)}</td><td>${c}</td></tr>`;
-      }
-      h += "</table></details>";
-    }
-  }
-  h += "<h2>Schemas</h2>";
-  for (const [name, s] of Object.entries(spec.components.schemas))
-    h += `<h3 id="s-${esc(name)}">${esc(name)}</h3>` +
-      `<p>${md(s.description)}</p>` + `<pre>${fmt(s)}</pre>`;
-  document.getElementById("doc").innerHTML = h;
-}
-fetch("/api/openapi.json").then(r => r.json()).then(render).catch(e => {
-  document.getElementById("doc").textContent = "Could not load the API description: " + e;
-});
-</script>
-</body>
-</html>
-"""
+
+
+def openapi_spec(app: Quart) -> Json:
+    """The document of ``app``'s routes, built once (the url map does not change while serving).
+
+    Callers must not change it.
+    """
+    spec = app.extensions.get(_SPEC_EXTENSION)
+    if spec is None:
+        spec = app.extensions[_SPEC_EXTENSION] = _build_spec(app)
+    return spec
+
+
+_SPEC_EXTENSION = "playsync.openapi"
+
+
+def _build_spec(app: Quart) -> Json:
+    # QuartSchema here only holds the document's settings; init_app would add its own
+    # validation-aware response conversion and docs routes, which this API does not want.
+    extension = QuartSchema(
+        info=Info(title="playsync", version="1", description=DESCRIPTION), tags=list(TAGS)
+    )
+    app.config.setdefault("QUART_SCHEMA_CONVERSION_PREFERENCE", "pydantic")
+    app.config.setdefault("QUART_SCHEMA_CONVERT_CASING", False)
+    return PlaysyncOpenAPI(app, extension).schema()
 
 
 def docs_page() -> str:
-    return DOCS_PAGE
+    """A page that renders the document with no script, style or font from elsewhere."""
+    return files(__package__).joinpath("docs.html").read_text(encoding="utf-8")

@@ -7,9 +7,12 @@ room in one transaction, wait until it is stored, answer from the projection.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from uuid import uuid4
 
 from quart import Blueprint, Response, current_app, jsonify
+from quart_schema import document_querystring, document_request, document_response
 
 from crdt import operations as ops
 from crdt.projection import Item
@@ -19,11 +22,26 @@ from server.engine.room import Room
 from server.surfaces.context import app_state
 
 from . import validation
-from .errors import ApiError, NotFound
+from .errors import ApiError, ErrorCode, NotFound
+from .models import (
+    NewPlaylistItem,
+    NoContent,
+    Paging,
+    PlaylistItem,
+    PlaylistItemList,
+    PlaylistItemPatch,
+    Status,
+    Vote,
+)
+from .openapi import PAGE_NOT_FOUND, document_errors
 from .pagination import paginate
 from .serializers import item_json, track_copy
 
+log = logging.getLogger(__name__)
+
 playlist = Blueprint("playlist", __name__)
+
+UNKNOWN_ITEM = document_errors(404, ErrorCode.NOT_FOUND, description="No item has this id")
 
 
 def _item_response(item: Item, status: int = 200) -> Response:
@@ -40,12 +58,27 @@ def _existing(room: Room, item_id: str) -> Item:
 
 
 async def _write(room: Room, fn, *args, **kwargs) -> None:
-    room.transact(REST, fn, *args, **kwargs)
+    try:
+        room.transact(REST, fn, *args, **kwargs)
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit):
+        raise
+    except BaseException as exc:
+        # pycrdt panics (pyo3's PanicException, a BaseException) on input it cannot hold.
+        # Validation refuses what is known to cause that before any transaction; this is the
+        # last guard, so that the client gets an answer and the server keeps serving.
+        log.error("a REST write to %s could not be applied: %r", room.name, exc)
+        raise ApiError(
+            "The change could not be applied to the playlist", code=ErrorCode.VALIDATION_ERROR
+        ) from None
     await room.persisted()
 
 
 @playlist.get("/")
+@document_querystring(Paging)
+@document_response(PlaylistItemList)
+@PAGE_NOT_FOUND
 async def list_items(name: str):
+    """List the items, by position (ties by id)"""
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         items = room.memo("items", lambda p: [item_json(item, state.library) for item in p.items])
@@ -64,20 +97,41 @@ def _compact_json(value: object) -> str:
 
 
 @playlist.post("/")
+@document_request(NewPlaylistItem)
+@document_response(PlaylistItem, 201)
+@document_errors(
+    400,
+    ErrorCode.INVALID_JSON,
+    ErrorCode.MISSING_TRACK_ID,
+    ErrorCode.VALIDATION_ERROR,
+    ErrorCode.TRACK_NOT_FOUND,
+    ErrorCode.DUPLICATE_TRACK,
+    ErrorCode.PLAYLIST_FULL,
+    description="Invalid body, unknown track, the track is already in the playlist "
+    "or the playlist is full "
+    '(details `{"track_id": N}`)',
+)
 async def add_item(name: str):
+    """Add a library track"""
     state = app_state()
     name = validation.playlist_name(name)
     new = validation.new_item(await validation.json_object())
     track = state.library.get(new.track_id)
     if track is None:
         raise ApiError(
-            "Track not found", code="TRACK_NOT_FOUND", details={"track_id": new.track_id}
+            "Track not found", code=ErrorCode.TRACK_NOT_FOUND, details={"track_id": new.track_id}
         )
     async with state.rooms.use(name) as room:
+        if len(room.playlist.items) >= state.settings.max_items:
+            raise ApiError(
+                f"The playlist is full ({state.settings.max_items} items)",
+                code=ErrorCode.PLAYLIST_FULL,
+                details={"max_items": state.settings.max_items},
+            )
         if any(item.track_id == new.track_id for item in room.playlist.items):
             raise ApiError(
                 "This track is already in the playlist",
-                code="DUPLICATE_TRACK",
+                code=ErrorCode.DUPLICATE_TRACK,
                 details={"track_id": new.track_id},
             )
         item_id = str(uuid4())
@@ -95,7 +149,11 @@ async def add_item(name: str):
 
 
 @playlist.get("/history/")
+@document_querystring(Paging)
+@document_response(PlaylistItemList)
+@PAGE_NOT_FOUND
 async def history(name: str):
+    """Recently played items: those with `played_at`, newest first, at most 20"""
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         items = [item_json(item, state.library) for item in room.playlist.history()]
@@ -103,14 +161,22 @@ async def history(name: str):
 
 
 @playlist.post("/stop/")
+@document_response(Status)
 async def stop(name: str):
+    """Stop playback: `{"status": "stopped"}`"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         await _write(room, ops.stop)
     return jsonify({"status": "stopped"})
 
 
 @playlist.get("/<item_id>/")
+@document_response(PlaylistItem)
+@UNKNOWN_ITEM
 async def get_item(name: str, item_id: str):
+    """Get an item
+
+    Fixed paths (`history`, `stop`) win over ids.
+    """
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         return _item_response(_existing(room, item_id))
 
@@ -125,7 +191,17 @@ def _patch(doc, item_id: str, patch: validation.ItemPatch, now: str) -> None:
 
 
 @playlist.patch("/<item_id>/")
+@document_request(PlaylistItemPatch)
+@document_response(PlaylistItem)
+@document_errors(
+    400, ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR, description="Invalid body"
+)
+@UNKNOWN_ITEM
 async def update_item(name: str, item_id: str):
+    """Move an item, or play or stop it
+
+    An unknown item is a 404 before the body is read.
+    """
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)  # an unknown item is a 404 before the body is read
         patch = validation.item_patch(await validation.json_object())
@@ -134,7 +210,10 @@ async def update_item(name: str, item_id: str):
 
 
 @playlist.delete("/<item_id>/")
+@document_response(NoContent, 204)
+@UNKNOWN_ITEM
 async def remove_item(name: str, item_id: str):
+    """Remove an item (stops playback if it was playing)"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
         await _write(room, ops.remove_item, item_id)
@@ -142,7 +221,14 @@ async def remove_item(name: str, item_id: str):
 
 
 @playlist.post("/<item_id>/vote/")
+@document_request(Vote)
+@document_response(PlaylistItem)
+@document_errors(
+    400, ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR, description="Invalid body"
+)
+@UNKNOWN_ITEM
 async def vote(name: str, item_id: str):
+    """Vote an item up or down"""
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
@@ -152,7 +238,10 @@ async def vote(name: str, item_id: str):
 
 
 @playlist.post("/<item_id>/play/")
+@document_response(PlaylistItem)
+@UNKNOWN_ITEM
 async def play(name: str, item_id: str):
+    """Play an item (every other item stops)"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
         await _write(room, ops.play, item_id, utc_now_iso())

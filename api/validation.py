@@ -13,7 +13,7 @@ from quart import request
 from crdt.names import is_playlist_name
 from crdt.schema import DEFAULT_ADDED_BY
 
-from .errors import ApiError, NotFound, ValidationError
+from .errors import ApiError, ErrorCode, NotFound, ValidationError
 
 ADDED_BY_MAX = 100
 
@@ -35,10 +35,27 @@ async def json_object() -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # RecursionError: nesting deeper than the decoder's stack allows.
-        raise ApiError("Request body is not valid JSON", code="INVALID_JSON") from exc
+        raise ApiError("Request body is not valid JSON", code=ErrorCode.INVALID_JSON) from exc
     if not isinstance(body, dict):
         raise ValidationError("Request body must be a JSON object")
     return body
+
+
+def text(value: str, field: str) -> str:
+    """A string the document can hold: pycrdt panics on one that is not valid Unicode.
+
+    A lone surrogate (JSON ``"\\ud800"``) cannot be encoded as UTF-8; pycrdt raises a
+    ``PanicException`` (a BaseException) in the middle of the write, after part of the
+    transaction is applied, and a transaction cannot be rolled back. So it is refused here,
+    before any transaction, and not echoed back (it cannot be encoded in the answer either).
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{field} must be valid Unicode text (no lone surrogates)", details={"field": field}
+        ) from None
+    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -85,12 +102,13 @@ def new_item(body: dict[str, Any]) -> NewItem:
     if raw is None:
         raw = body.get("track")  # the legacy alias
     if raw is None:
-        raise ApiError("track_id is required", code="MISSING_TRACK_ID")
+        raise ApiError("track_id is required", code=ErrorCode.MISSING_TRACK_ID)
     added_by = body.get("added_by")
     if added_by is None or added_by == "":
         added_by = DEFAULT_ADDED_BY
     if not isinstance(added_by, str):
         raise ValidationError("added_by must be a string", details={"added_by": added_by})
+    text(added_by, "added_by")
     if len(added_by) > ADDED_BY_MAX:
         raise ValidationError(
             f"added_by must be at most {ADDED_BY_MAX} characters",

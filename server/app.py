@@ -20,6 +20,7 @@ from .engine.redis_bus import RedisBus
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
+from .surfaces.admission import register_websocket_admission
 from .surfaces.context import EXTENSION, AppState
 from .surfaces.stream import stream
 from .surfaces.web import web
@@ -55,6 +56,7 @@ def create_app(
     app.url_map.strict_slashes = False
     register_api(app)
     app.register_blueprint(stream)
+    register_websocket_admission(app)  # origin and per-address checks of /ws/ handshakes
     app.register_blueprint(web)
     app = cors(app, allow_origin=list(settings.cors_origins))
 

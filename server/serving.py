@@ -7,11 +7,12 @@ import signal
 import socket
 
 from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
 from hypercorn.protocol import ws_stream
 from quart import Quart
 from wsproto.extensions import PerMessageDeflate
 
+from . import hypercorn_limits
+from .hypercorn_limits import LimitedConfig
 from .settings import Settings
 
 
@@ -31,13 +32,18 @@ def decline_websocket_compression() -> None:
     ws_stream.PerMessageDeflate = _DeclinedDeflate  # type: ignore[misc]
 
 
-def hypercorn_config(settings: Settings) -> Config:
-    config = Config()
+def hypercorn_config(settings: Settings) -> LimitedConfig:
+    config = LimitedConfig()
     config.bind = [f"{settings.host}:{settings.port}"]
     if settings.workers > 1:
         config.bind = [f"fd://{reuse_port_socket(settings.host, settings.port).fileno()}"]
     config.websocket_max_message_size = settings.max_message_bytes
+    config.send_timeout = settings.send_timeout_seconds
+    config.ping_seconds = settings.ping_seconds or None
     config.accesslog = None
+    # Longer than clients keep idle connections (httpx: 5 s, browsers: ~60 s), so a client
+    # never sends on a connection the server is closing at that moment (hypercorn: 5 s).
+    config.keep_alive_timeout = 75
     config.graceful_timeout = 5
     return config
 
@@ -61,6 +67,7 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 async def serve(app: Quart, settings: Settings, banner: str = "playsync") -> None:
     """Serve until SIGINT or SIGTERM."""
     decline_websocket_compression()
+    hypercorn_limits.install()
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     catch_up_seconds: float = Field(0.5, gt=0, le=1)
     """How often each process reads what the others stored (CONTRACT §7: within 1 s)."""
 
+    # -- connection limits (CONTRACT §9) ----------------------------------------
+    send_timeout_seconds: float = Field(15.0, gt=0)
+    """A connection whose peer reads nothing for this long while data waits is cut."""
+    ping_seconds: float = Field(10.0, ge=0)
+    """WebSocket ping interval; a peer that leaves a ping unanswered this long is cut (0: off)."""
+    max_peers_per_playlist: int = Field(2000, ge=0)
+    """Yjs peers one playlist accepts in this process; more are closed with 1013 (0: no limit)."""
+    max_connections_per_address: int = Field(2048, ge=0)
+    """WebSockets one client address may hold open; more get HTTP 503 (0: no limit)."""
+    peer_bytes_per_second: int = Field(1 << 20, ge=0)
+    """Update bytes a Yjs peer may send per second; beyond, it is read more slowly (0: off)."""
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from quart import current_app
@@ -10,6 +10,8 @@ from quart import current_app
 from server.engine.library import Library
 from server.engine.rooms import RoomManager
 from server.engine.storage import Storage
+
+from .address_slots import AddressSlots
 
 if TYPE_CHECKING:  # settings belong to the entry points; surfaces only read them
     from server.settings import Settings
@@ -25,6 +27,8 @@ class AppState:
     rooms: RoomManager
     writer_key: str
     """This process's own key in every vote counter (``server:<uuid>``)."""
+    sockets: AddressSlots = field(default_factory=AddressSlots)
+    """Open WebSockets per client address (``max_connections_per_address``)."""
 
 
 def app_state() -> AppState:

@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from quart import Blueprint, Response, request, websocket
 from quart.wrappers.base import ClientDisconnectedError
 from quart_cors import cors_exempt
+from quart_schema import document_headers, document_querystring, document_response, tag_blueprint
 
+from api.models import EventStream, StreamHeaders, StreamQuery
 from api.validation import playlist_name
 from crdt.diff import snapshot
 from crdt.names import is_playlist_name
@@ -29,6 +31,7 @@ from .context import app_state
 log = logging.getLogger(__name__)
 
 stream = Blueprint("stream", __name__)
+tag_blueprint(stream, ["Event stream"])
 
 CONNECTED = json.dumps(
     {"type": "connection.established", "message": "Connected to playlist updates"}
@@ -127,7 +130,15 @@ def _sse(message: Message | None, *, event: str | None = None, data: str = "") -
 
 @stream.get("/api/stream", defaults={"name": "default"})
 @stream.get("/api/playlists/<name>/stream")
+@document_querystring(StreamQuery)
+@document_headers(StreamHeaders)
+@document_response(EventStream)
 async def events_sse(name: str):
+    """Events of the playlist, as Server-Sent Events
+
+    The same events as the WebSocket event stream (see the API description), starting with
+    `connection.established`, with a `ping` heartbeat while nothing happens.
+    """
     state = app_state()
     room = await state.rooms.get(playlist_name(name))
     since = _since(request.args.get("since") or request.headers.get("Last-Event-ID"))

@@ -10,6 +10,7 @@ from html import escape
 from pathlib import Path
 
 from quart import Blueprint, Response, send_file, send_from_directory
+from quart_schema import hide
 
 from .context import app_state
 
@@ -46,6 +47,7 @@ def _revalidate(response: Response) -> Response:
 
 
 @web.get("/")
+@hide  # the web client, not the API: not in the OpenAPI document
 async def index() -> Response:
     page = _root() / "index.html"
     if not page.is_file():
@@ -54,5 +56,6 @@ async def index() -> Response:
 
 
 @web.get("/assets/<path:filename>")
+@hide
 async def asset(filename: str) -> Response:
     return _revalidate(await send_from_directory(_root() / "assets", filename))

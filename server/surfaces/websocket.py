@@ -37,6 +37,25 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _ids = itertools.count(1)
 
 
+async def refuse_handshake(
+    scope: Scope, receive: Receive, send: Send, status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    """Answer a handshake with an HTTP response instead of accepting it.
+
+    Uses the ASGI ``websocket.http.response`` extension (hypercorn has it); without it,
+    a close before accepting, which servers turn into a bare 403.
+    """
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": raw})
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
 class Closed(Exception):
     """The connection is closing; stop reading."""
 
