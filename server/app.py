@@ -20,6 +20,7 @@ from .engine.gate import GateLimits
 from .engine.library import Library
 from .engine.metrics import MeteredBus, MeteredStore, Metrics, RoomMetrics
 from .engine.persistence import CompactionPolicy
+from .engine.redis_bus import RedisBus
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
@@ -49,7 +50,12 @@ def create_app(
     """
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
-    bus = bus or LocalBus()
+    if bus is None:
+        bus = (
+            RedisBus(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else LocalBus()
+        )
     app = PlaysyncApp(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # keep the field order of the legacy API
@@ -74,6 +80,7 @@ def create_app(
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
             gate=GateLimits(max_items=settings.max_items) if settings.check_updates else None,
+            catch_up_seconds=settings.catch_up_seconds,
         ),
     )
     state = AppState(

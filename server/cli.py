@@ -147,11 +147,17 @@ async def _serve(settings: Settings) -> None:
     from .engine.storage import Storage
     from .seed import is_empty, seed
     from .serving import serve
+    from .workers import is_worker, supervise
 
     storage = Storage(settings.database_url)
     if settings.seed and await is_empty(storage):
         await seed(storage)
         logging.getLogger("playsync").info("seeded an empty database")
+    if settings.workers > 1 and not is_worker():
+        await storage.create_schema()  # once, before the workers race to create it
+        await storage.close()
+        await supervise(settings.workers)
+        return
     await serve(create_app(settings, storage=storage), settings)
 
 

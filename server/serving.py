@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.protocol import ws_stream
@@ -37,6 +38,8 @@ def decline_websocket_compression() -> None:
 def hypercorn_config(settings: Settings) -> LimitedConfig:
     config = LimitedConfig()
     config.bind = [f"{settings.host}:{settings.port}"]
+    if settings.workers > 1:
+        config.bind = [f"fd://{reuse_port_socket(settings.host, settings.port).fileno()}"]
     config.websocket_max_message_size = settings.max_message_bytes
     config.send_timeout = settings.send_timeout_seconds
     config.ping_seconds = settings.ping_seconds or None
@@ -52,6 +55,20 @@ def hypercorn_config(settings: Settings) -> LimitedConfig:
 SHUTDOWN_DEADLINE = 7.0
 """Seconds from SIGTERM until connections still open are cut (rooms stored first), so the
 process exits within the 10 s that CONTRACT §10 allows."""
+_SHARED_SOCKETS: list[socket.socket] = []
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that the other workers bind too (SO_REUSEPORT): the kernel
+    spreads connections over the processes, none of which is a single point of failure."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    _SHARED_SOCKETS.append(sock)  # kept open for the process's life
+    return sock
 
 
 async def serve(app: Quart, settings: Settings, banner: str = "playsync") -> None:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     """The built web client served at /."""
     check_updates: bool = True
     """Judge every peer's update before applying it (CONTRACT §9); off only to measure the gate."""
+    redis_prefix: str = "playsync"
+    """Prefix of this deployment's channels on the Redis of --redis-url."""
+    catch_up_seconds: float = Field(0.5, gt=0, le=1)
+    """How often each process reads what the others stored (CONTRACT §7: within 1 s)."""
 
     # -- connection limits (CONTRACT §9) ----------------------------------------
     send_timeout_seconds: float = Field(25.0, gt=0)

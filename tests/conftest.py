@@ -1,4 +1,9 @@
-"""Shared fixtures: a real playsync server (hypercorn, free port, SQLite file in a temp dir)."""
+"""Shared fixtures: a real playsync server (hypercorn, free port, SQLite file in a temp dir).
+
+``PLAYSYNC_TEST_DATABASE=postgresql`` runs the same servers on PostgreSQL instead: each
+gets a fresh database of its own (``PLAYSYNC_TEST_POSTGRES`` names the server), dropped
+at the end of the session.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,33 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES = os.environ.get("PLAYSYNC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+ON_POSTGRES = os.environ.get("PLAYSYNC_TEST_DATABASE") == "postgresql"
+_postgres_databases: list[str] = []
+
+
+def postgres_database() -> str:
+    """A fresh PostgreSQL database (SQLAlchemy async URL); dropped at the session's end.
+
+    Fails rather than skips where PostgreSQL does not answer: CI starts it (``.ci/run``).
+    """
+    name = f"playsync_test_{uuid.uuid4().hex[:12]}"
+    subprocess.run(
+        ["psql", POSTGRES, "-qc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True
+    )
+    _postgres_databases.append(name)
+    base = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_databases() -> Iterator[None]:
+    yield
+    for name in _postgres_databases:
+        subprocess.run(
+            ["psql", POSTGRES, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+            capture_output=True,
+        )
 
 
 def free_port() -> int:
@@ -35,10 +67,16 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    url: str | None = None
+    """A database URL instead of the SQLite file (several servers share one)."""
+
+    def __post_init__(self) -> None:
+        if self.url is None and ON_POSTGRES:
+            self.url = postgres_database()
 
     @property
     def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.db_path}"
+        return self.url or f"sqlite+aiosqlite:///{self.db_path}"
 
     @property
     def base_url(self) -> str:
@@ -134,11 +172,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def make_server(tmp_path: Path) -> Iterator:
     """Start extra servers (own database unless given one); all stopped at the end."""
     started: list[ServerProcess] = []
+    urls: dict[Path, str | None] = {}  # on PostgreSQL, the database behind each db_path
 
     def make(*args: str, db_path: Path | None = None, seed: bool = True, **env: str):
-        proc = ServerProcess(
-            db_path=db_path or tmp_path / f"{uuid.uuid4().hex}.db", args=args, env=env
-        )
+        path = db_path or tmp_path / f"{uuid.uuid4().hex}.db"
+        proc = ServerProcess(db_path=path, args=args, env=env, url=urls.get(path))
+        urls.setdefault(path, proc.url)
         if seed:
             seed_tracks(proc.database_url)
         started.append(proc.start())

@@ -1,31 +1,48 @@
-"""The fan-out of document updates between server processes.
+"""The fan-out between server processes: stored updates and presence.
 
-One room per playlist lives in each process that has clients for it. When a room stores an
-update, it publishes it here (:class:`~server.engine.consumers.BusLink`); every other
-process's room for the same playlist receives it, applies it (as ``RemoteOrigin``: not
-stored again) and relays it to its own clients. The database stays the source of truth: a
-bus may lose messages (Redis pub/sub is at most once), so it tells each member when it has
-(re)subscribed, and the member catches up from storage.
+One room per playlist lives in each process that has clients for it. Once a
+room's update is committed, it publishes it here with its version; every
+other process's room for the playlist applies it (as ``RemoteOrigin``: not
+stored again) and relays it to its own clients. Awareness changes made by a
+process's own connections travel the same way, and a room that joins asks
+the others for theirs.
 
-:class:`LocalBus` connects rooms in one process (tests run two "servers" against it); a
-Redis-backed bus implements the same protocol without touching rooms.
+The bus is the fast path only: it may lose messages (Redis pub/sub is at most
+once), and whatever it loses the database catch-up (``catchup.py``) brings
+within a second. :class:`LocalBus` connects rooms in one process (tests run
+two "servers" against it); ``redis_bus.RedisBus`` connects processes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Protocol, Self
 
-Deliver = Callable[[bytes], None]
-CatchUp = Callable[[], None]
-"""Called by the bus after it (re)subscribed: what was published meanwhile may be lost."""
+
+class BusReceiver(Protocol):
+    """What a room hears from the other processes holding its playlist."""
+
+    def on_bus_update(self, version: int, update: bytes) -> None: ...
+
+    def on_bus_awareness(self, update: bytes) -> None: ...
+
+    def on_bus_presence_query(self) -> None:
+        """A process joined the playlist: publish the presence of this one's peers."""
+        ...
+
+    def on_bus_resubscribed(self) -> None:
+        """The bus (re)subscribed: what was published meanwhile may be lost; catch up."""
+        ...
 
 
 class BusMember(Protocol):
-    def publish(self, update: bytes) -> None:
-        """Send an update to every other member of the room; never blocks, never raises."""
-        ...
+    """A room's handle on the bus; every method returns at once and never raises."""
+
+    def publish_update(self, version: int, update: bytes) -> None: ...
+
+    def publish_awareness(self, update: bytes) -> None: ...
+
+    def query_presence(self) -> None: ...
 
     def leave(self) -> None: ...
 
@@ -37,8 +54,8 @@ class UpdateBus(Protocol):
 
     async def __aexit__(self, *exc_info: object) -> None: ...
 
-    def join(self, room: str, deliver: Deliver, *, catch_up: CatchUp | None = None) -> BusMember:
-        """Receive the room's updates published by others through ``deliver``."""
+    def join(self, room: str, receiver: BusReceiver) -> BusMember:
+        """Receive what the others publish for the room."""
         ...
 
 
@@ -57,15 +74,13 @@ class LocalBus:
     async def __aexit__(self, *exc_info: object) -> None:
         self._members.clear()
 
-    def join(self, room: str, deliver: Deliver, *, catch_up: CatchUp | None = None) -> BusMember:
-        member = _LocalMember(self, room, deliver)
+    def join(self, room: str, receiver: BusReceiver) -> BusMember:
+        member = _LocalMember(self, room, receiver)
         self._members[room].add(member)
         return member
 
-    def _publish(self, sender: _LocalMember, update: bytes) -> None:
-        for member in list(self._members.get(sender.room, ())):
-            if member is not sender:
-                member.deliver(update)
+    def _others(self, sender: _LocalMember) -> list[_LocalMember]:
+        return [m for m in self._members.get(sender.room, ()) if m is not sender]
 
     def _leave(self, member: _LocalMember) -> None:
         members = self._members.get(member.room)
@@ -76,11 +91,20 @@ class LocalBus:
 
 
 class _LocalMember:
-    def __init__(self, bus: LocalBus, room: str, deliver: Deliver) -> None:
-        self.bus, self.room, self.deliver = bus, room, deliver
+    def __init__(self, bus: LocalBus, room: str, receiver: BusReceiver) -> None:
+        self.bus, self.room, self.receiver = bus, room, receiver
 
-    def publish(self, update: bytes) -> None:
-        self.bus._publish(self, update)
+    def publish_update(self, version: int, update: bytes) -> None:
+        for member in self.bus._others(self):
+            member.receiver.on_bus_update(version, update)
+
+    def publish_awareness(self, update: bytes) -> None:
+        for member in self.bus._others(self):
+            member.receiver.on_bus_awareness(update)
+
+    def query_presence(self) -> None:
+        for member in self.bus._others(self):
+            member.receiver.on_bus_presence_query()
 
     def leave(self) -> None:
         self.bus._leave(self)

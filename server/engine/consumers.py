@@ -1,11 +1,12 @@
-"""The four consumers every room has, as extensions: relay, storage, bus, events.
+"""The consumers every room has, as extensions: storage, relay, replication, events.
 
 They run in this order after each transaction (``RoomManager`` builds them per room):
 
 1. :class:`Persistence` queues what is to be stored here for the group-commit writer (first,
    so that on unload nothing detaches before the last updates are stored);
 2. :class:`PeerRelay` sends the update to the room's Yjs peers at once;
-3. :class:`BusLink` publishes it to other server processes;
+3. :class:`~.replication.Replication` keeps the room in step with other processes (the
+   bus, the database catch-up, presence);
 4. :class:`EventFeed` turns the projection's changes into legacy events.
 """
 
@@ -18,7 +19,6 @@ from pycrdt import create_update_message, merge_updates
 
 from crdt.diff import Change
 
-from .bus import BusMember, UpdateBus
 from .extensions import RoomExtension
 from .origins import Origin
 from .persistence import CompactionPolicy, Persister
@@ -86,14 +86,12 @@ class Persistence(RoomExtension):
         self.persister = Persister(
             room.name,
             self._store,
-            snapshot=room.doc.get_update,
             seq=lambda: room.events.seq,
             batch_delay=self._batch_delay,
             policy=self._policy,
             log_updates=len(stored.updates),
             log_bytes=stored.log_bytes,
             snapshot_bytes=len(stored.snapshot or b""),
-            last_update_id=stored.last_update_id,
         )
         self.persister.start()
         room.persister = self.persister
@@ -105,27 +103,6 @@ class Persistence(RoomExtension):
 
     async def on_unload(self, room: Room) -> bool:
         return self.persister is None or await self.persister.close()
-
-
-class BusLink(RoomExtension):
-    """Publishes what this process stored to the others, and applies what they publish."""
-
-    def __init__(self, bus: UpdateBus) -> None:
-        self._bus = bus
-        self._member: BusMember | None = None
-
-    def on_load(self, room: Room, stored: StoredDocument) -> None:
-        self._member = self._bus.join(room.name, lambda update: room.apply_remote(update))
-
-    def on_update(self, room: Room, updates: list[bytes], origin: Origin) -> None:
-        if origin.stored_here and self._member is not None:
-            for update in updates:
-                self._member.publish(update)
-
-    async def on_unload(self, room: Room) -> bool:
-        if self._member is not None:
-            self._member.leave()
-        return True
 
 
 class EventFeed(RoomExtension):

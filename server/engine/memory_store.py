@@ -1,30 +1,34 @@
 """An in-memory :class:`~server.engine.storage.DocumentStore`, for fast room and compaction tests.
 
 It keeps the same promises as the SQL store (a snapshot plus the log since, appends
-numbered and never reused, compaction replacing both atomically), with nothing on disk: it
+numbered by version, compaction folding what is stored), with nothing on disk: it
 is for tests of rooms, persistence and the sync protocol, never for serving (the
 integration tests still run on a real SQLite file and PostgreSQL).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .storage import StorageError, StoredDocument
+from .storage import StorageError, StoredDocument, StoredUpdate, StoredVersion, fold
 
 
 @dataclass
 class _Stored:
     snapshot: bytes | None = None
     through: int = 0
+    version: int = 0
     log: list[tuple[int, bytes]] = field(default_factory=list)
     seq: int = 0
 
 
 class MemoryStore:
+    """Versions per playlist, as the SQL store numbers them (gapless, in append order)."""
+
     def __init__(self) -> None:
         self._documents: dict[str, _Stored] = {}
-        self._last_id = 0
+        self._epochs = 0
         self.appends = 0
         self.compactions = 0
         self.failing = False
@@ -36,25 +40,51 @@ class MemoryStore:
         return StoredDocument(
             snapshot=stored.snapshot,
             updates=[data for _, data in stored.log],
-            last_update_id=max([stored.through, *(i for i, _ in stored.log)]),
+            version=stored.version,
             seq=stored.seq,
         )
 
     async def append(self, name: str, data: bytes, seq: int) -> int:
         self._check()
-        self._last_id += 1
         stored = self._documents.setdefault(name, _Stored())
-        stored.log.append((self._last_id, data))
-        stored.seq = seq
+        stored.version += 1
+        stored.log.append((stored.version, data))
+        stored.seq = max(stored.seq, seq)
         self.appends += 1
-        return self._last_id
+        return stored.version
 
-    async def compact(self, name: str, snapshot: bytes, through_update_id: int) -> None:
+    async def compact(self, name: str, through_version: int | None = None) -> int:
         self._check()
         stored = self._documents.setdefault(name, _Stored())
-        stored.snapshot, stored.through = snapshot, through_update_id
-        stored.log = [(i, data) for i, data in stored.log if i > through_update_id]
-        self.compactions += 1
+        through = stored.version if through_version is None else through_version
+        folded = [data for v, data in stored.log if v <= through]
+        parts = ([stored.snapshot] if stored.snapshot else []) + folded
+        if folded:
+            stored.snapshot, stored.through = fold(parts), max(stored.through, through)
+            stored.log = [(v, data) for v, data in stored.log if v > through]
+            self.compactions += 1
+        return len(stored.snapshot or b"")
+
+    async def versions(self, names: Iterable[str]) -> dict[str, StoredVersion]:
+        self._check()
+        return {
+            name: StoredVersion(self._documents[name].version, self._documents[name].through)
+            for name in names
+            if name in self._documents
+        }
+
+    async def updates_after(self, after: dict[str, int]) -> list[StoredUpdate]:
+        self._check()
+        return [
+            StoredUpdate(name, v, data)
+            for name, version in after.items()
+            for v, data in self._documents.get(name, _Stored()).log
+            if v > version
+        ]
+
+    async def new_epoch(self) -> int:
+        self._epochs += 1
+        return self._epochs
 
     def stored_bytes(self, name: str) -> int:
         stored = self._documents.get(name, _Stored())

@@ -5,8 +5,12 @@ queued by then are merged into one row and committed in one transaction, so
 200 concurrent REST writes cost a handful of commits, not 200. A REST write
 waits on :meth:`Persister.flush` and answers only once its update is
 committed; a Yjs peer's update does not wait, and is stored within
-``batch_delay`` seconds. When the log grows past a bound the task compacts it
-into a fresh snapshot of the live document.
+``batch_delay`` seconds. Once committed, each row is handed to the ``stored_listeners``
+(with its version) to be published to the other processes: never before, so
+no process builds on an update that a crash could still lose. When the log
+grows past a bound the task asks storage to compact it: storage folds what is
+stored, never this process's live document (which may lack other processes'
+rows, or hold changes not stored yet).
 
 On a storage error the updates stay queued (the document keeps them in
 memory), waiting writers get the error, and the task retries with backoff.
@@ -53,25 +57,24 @@ class Persister:
         name: str,
         store: DocumentStore,
         *,
-        snapshot: Callable[[], bytes],
         seq: Callable[[], int],
         batch_delay: float = 0.1,
         policy: CompactionPolicy | None = None,
         log_updates: int = 0,
         log_bytes: int = 0,
         snapshot_bytes: int = 0,
-        last_update_id: int = 0,
     ) -> None:
         self.name = name
         self._store = store
-        self._snapshot = snapshot
         self._seq = seq
+        self.stored_listeners: list[Callable[[int, bytes], None]] = []
+        """Each gets ``(version, update)`` of every row once it is committed."""
         self._batch_delay = batch_delay
         self._policy = policy or CompactionPolicy()
         self.log_updates = log_updates
         self.log_bytes = log_bytes
         self.snapshot_bytes = snapshot_bytes
-        self.last_update_id = last_update_id
+        self.version = 0  # of this process's last append
         self._pending: list[bytes] = []
         self._queued = 0  # updates ever queued
         self._stored = 0  # of those, how many are committed
@@ -133,7 +136,7 @@ class Persister:
             target = self._stored + len(batch)
             data = batch[0] if len(batch) == 1 else merge_updates(*batch)
             try:
-                self.last_update_id = await self._store.append(self.name, data, self._seq())
+                self.version = await self._store.append(self.name, data, self._seq())
             except StorageError as exc:
                 self._pending[:0] = batch
                 self._fail_waiters(exc)
@@ -149,22 +152,22 @@ class Persister:
             self._stored = target
             self.log_updates += 1
             self.log_bytes += len(data)
+            for listener in self.stored_listeners:
+                listener(self.version, data)
             self._release_waiters()
             if self._policy.due(self.log_updates, self.log_bytes, self.snapshot_bytes):
-                await self._compact()
+                await self.compact()
             if self._pending:
                 self._wake.set()
 
-    async def _compact(self) -> None:
-        # The live document holds everything stored so far, so its full state is the snapshot.
-        snapshot = self._snapshot()
+    async def compact(self) -> None:
+        """Fold what is stored into a new snapshot (any process may, one at a time)."""
         try:
-            await self._store.compact(self.name, snapshot, self.last_update_id)
+            self.snapshot_bytes = await self._store.compact(self.name)
         except StorageError as exc:
             log.warning("room %s: compaction failed (%s); will retry later", self.name, exc)
             return
         self.compactions += 1
-        self.snapshot_bytes = len(snapshot)
         self.log_updates = 0
         self.log_bytes = 0
 

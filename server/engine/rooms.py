@@ -5,6 +5,12 @@ Concurrent first users of a playlist share one load (Hocuspocus's
 only when it has no peers, no listeners, no request in flight and nothing
 left to store; the check happens again after every ``await``, and a request
 that arrives while a room is closing waits for the close, then loads afresh.
+
+Several processes may hold the same playlist (CONTRACT §7): one
+:class:`~.catchup.CatchUp` task per process brings every loaded room what the
+others stored, and event seqs carry this process's epoch (:func:`seq_base`),
+so a ``since`` from another process, or from before a restart, matches none
+of this one's and gets a snapshot.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from .bus import UpdateBus
-from .consumers import BusLink, EventFeed, PeerRelay, Persistence
+from .catchup import DEFAULT_INTERVAL, CatchUp
+from .consumers import EventFeed, PeerRelay, Persistence
 from .events import Render
 from .extensions import ExtensionFactory, RoomExtension
 from .gate import GateExtension, GateLimits
 from .persistence import CompactionPolicy
+from .replication import Replication
 from .room import Room
 from .storage import DocumentStore
 
@@ -34,22 +42,38 @@ class RoomSettings:
     batch_delay: float = 0.1
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
     gate: GateLimits | None = field(default_factory=GateLimits)  # None: peers unchecked
+    catch_up_seconds: float = DEFAULT_INTERVAL
+
+
+EPOCH_BITS = 32
+"""Low bits of a seq count events; the bits above hold the process's epoch.
+
+Epochs come from the database, one per process start, so they increase and never
+repeat: 2**21 starts fit below 2**53, the integers JavaScript clients hold exactly.
+"""
+
+
+def seq_base(epoch: int) -> int:
+    return epoch << EPOCH_BITS
 
 
 def standard_extensions(
-    store: DocumentStore, settings: RoomSettings, bus: UpdateBus | None = None
+    store: DocumentStore,
+    settings: RoomSettings,
+    bus: UpdateBus | None = None,
+    catch_up: CatchUp | None = None,
 ) -> list[RoomExtension]:
     """The consumers every room has, in order: the gate (CONTRACT §9: first, so that it
-    judges a peer's update before anything else sees it), storage, relay, the bus, events."""
+    judges a peer's update before anything else sees it), storage, relay, replication
+    (other processes), events."""
     own: list[RoomExtension] = [] if settings.gate is None else [GateExtension(settings.gate)]
-    own += [
+    return [
+        *own,
         Persistence(store, batch_delay=settings.batch_delay, policy=settings.compaction),
         PeerRelay(),
+        Replication(bus, catch_up),
+        EventFeed(),
     ]
-    if bus is not None:
-        own.append(BusLink(bus))
-    own.append(EventFeed())
-    return own
 
 
 class RoomManager:
@@ -74,12 +98,19 @@ class RoomManager:
         self._loading: dict[str, asyncio.Task[Room]] = {}
         self._closing: dict[str, asyncio.Task[bool]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._replicas: dict[str, Replication] = {}
+        self.catch_up = CatchUp(store, lambda: self._replicas, self.settings.catch_up_seconds)
+        self.epoch = 0
+        self._last_seq: dict[str, int] = {}  # of rooms unloaded, so seqs never go back
 
     async def __aenter__(self) -> RoomManager:
+        self.epoch = await self._store.new_epoch()
         self._reaper = asyncio.create_task(self._reap_idle_rooms(), name="rooms:reaper")
+        self.catch_up.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.catch_up.stop()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -117,15 +148,20 @@ class RoomManager:
     async def _load(self, name: str) -> Room:
         try:
             stored = await self._store.load(name)
+            # This process's numbering, never the stored seq of another process's: set
+            # before loading, so even a repair made on load is numbered in this epoch.
+            stored.seq = self._last_seq.get(name, seq_base(self.epoch))
             room = Room(name, render=self._render)
-            room.load(stored, self._extensions_for(room))
+            extensions = self._extensions_for(room)
+            room.load(stored, extensions)
             self.rooms[name] = room
+            self._replicas[name] = next(e for e in extensions if isinstance(e, Replication))
             return room
         finally:
             del self._loading[name]
 
     def _extensions_for(self, room: Room) -> list[RoomExtension]:
-        own = standard_extensions(self._store, self.settings, self._bus)
+        own = standard_extensions(self._store, self.settings, self._bus, self.catch_up)
         return own + [factory(room) for factory in self._extensions]
 
     async def _reap_idle_rooms(self) -> None:
@@ -142,6 +178,8 @@ class RoomManager:
         if room is None or (not force and not room.idle):
             return
         del self.rooms[name]  # no new user can find it from here on
+        replica = self._replicas.pop(name, None)
+        self._last_seq[name] = room.events.seq
         task = asyncio.create_task(room.close(), name=f"close:{name}")
         self._closing[name] = task
         try:
@@ -150,5 +188,7 @@ class RoomManager:
             del self._closing[name]
         if not closed and not force:
             self.rooms[name] = room  # storage is failing: keep the changes in memory
+            if replica is not None:
+                self._replicas[name] = replica
         else:
             log.info("room %s unloaded", name)

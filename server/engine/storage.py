@@ -6,6 +6,13 @@ commit before the caller gets an answer; compaction swaps the snapshot and
 trims the log in one transaction, so a crash at any point leaves a loadable
 state. Only portable SQL is used: any SQLAlchemy async URL works
 (``sqlite+aiosqlite:///…`` now, ``postgresql+asyncpg://…`` later).
+
+Several processes may share one database (CONTRACT §7). Each append bumps a
+per-playlist ``version`` in the playlist's row in the same transaction, so the
+row lock serializes appends of one playlist: versions are gapless and in
+commit order, unlike log ids (a PostgreSQL sequence hands ids out at insert,
+not at commit). Processes catch up by version, and compaction takes the same
+row lock and folds only what is stored, never a process's live document.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pycrdt import Doc, get_state, merge_updates
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -25,15 +33,21 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
+    case,
     delete,
     event,
     func,
     insert,
+    literal,
+    or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -65,8 +79,11 @@ playlists = Table(
     Column("name", String(64), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # Highest event seq handed out, so seqs keep increasing across restarts.
+    # Highest event seq handed out (kept for older readers; seqs now carry an epoch).
     Column("seq", BigInteger, nullable=False, default=0),
+    # -- multi-process block (scale): versions, see the module docstring ----------------
+    # How many updates were ever appended: bumped with each append, under this row's lock.
+    Column("version", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 snapshots = Table(
@@ -77,6 +94,8 @@ snapshots = Table(
     # Every log row with id <= this is folded into ``data``.
     Column("through_update_id", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # (scale) every version <= this is folded into ``data``.
+    Column("through_version", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 updates = Table(
@@ -89,8 +108,21 @@ updates = Table(
     # Log ids must never be reused: a snapshot folds in every id <= its
     # ``through_update_id``, and a plain SQLite rowid restarts at max(id) + 1 once
     # compaction has emptied the log, which would hide every later update on load.
+    # (scale) the playlist's version this row was appended as: gapless, commit-ordered.
+    Column("version", BigInteger, nullable=False),
+    UniqueConstraint("name", "version", name="uq_playlist_updates_name_version"),
     sqlite_autoincrement=True,
 )
+
+# (scale) one row per started server process: its id is the epoch in that process's seqs.
+server_epochs = Table(
+    "server_epochs",
+    metadata,
+    Column("id", _LogId, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+# -- end of the multi-process block ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -114,11 +146,12 @@ class PlaylistRow:
 
 @dataclass
 class StoredDocument:
-    """What a room loads: the snapshot (if any), then the log in order."""
+    """What a room loads: the snapshot (if any), then the log in version order."""
 
     snapshot: bytes | None = None
     updates: list[bytes] = field(default_factory=list)
-    last_update_id: int = 0
+    version: int = 0
+    """Every version up to this one is in ``snapshot`` or ``updates``."""
     seq: int = 0
 
     @property
@@ -130,17 +163,45 @@ class StoredDocument:
         return self.snapshot is not None or bool(self.updates)
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """Where a playlist's storage stands: its latest version, and what the snapshot folds."""
+
+    version: int
+    through_version: int
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    name: str
+    version: int
+    data: bytes
+
+
 class DocumentStore(Protocol):
     """The seam rooms persist through (an in-memory or other backend can stand in)."""
 
     async def load(self, name: str) -> StoredDocument: ...
 
     async def append(self, name: str, data: bytes, seq: int) -> int:
-        """Store one update; return its log id. Committed when this returns."""
+        """Store one update; return its version. Committed when this returns."""
         ...
 
-    async def compact(self, name: str, snapshot: bytes, through_update_id: int) -> None:
-        """Replace the snapshot and drop the log rows it folds in, atomically."""
+    async def compact(self, name: str, through_version: int | None = None) -> int:
+        """Fold the snapshot and the log up to ``through_version`` (default: all of it)
+        into a new snapshot, under the playlist's lock; return the snapshot's size."""
+        ...
+
+    async def versions(self, names: Iterable[str]) -> dict[str, StoredVersion]:
+        """Where each named playlist stands, in one query (absent: never stored)."""
+        ...
+
+    async def updates_after(self, after: dict[str, int]) -> list[StoredUpdate]:
+        """Each playlist's log rows above the version given, in version order."""
+        ...
+
+    async def new_epoch(self) -> int:
+        """A number no other server process has had or will have: tags its event seqs."""
         ...
 
 
@@ -220,76 +281,182 @@ class Storage:
         ]
 
     async def load(self, name: str) -> StoredDocument:
+        # One statement, so it sees one state of the database: a compaction committing
+        # between a separate snapshot read and log read would hide the rows it folded.
+        parts = union_all(
+            select(
+                literal(0).label("part"),
+                snapshots.c.through_version.label("version"),
+                snapshots.c.data,
+            ).where(snapshots.c.name == name),
+            select(literal(1).label("part"), updates.c.version, updates.c.data).where(
+                updates.c.name == name
+            ),
+        ).subquery()
+        query = select(parts.c.part, parts.c.version, parts.c.data).order_by(
+            parts.c.part, parts.c.version
+        )
         try:
             async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
                 seq = (
                     await conn.execute(select(playlists.c.seq).where(playlists.c.name == name))
                 ).scalar()
+        except Exception as exc:
+            raise StorageError(f"cannot load playlist {name!r}: {exc}") from exc
+        snap = next((row for row in rows if row.part == 0), None)
+        log = [row for row in rows if row.part == 1]
+        # Every row left is replayed, even one at or below the snapshot's version:
+        # updates are idempotent, and compaction deletes what it folds in atomically.
+        return StoredDocument(
+            snapshot=snap.data if snap else None,
+            updates=[row.data for row in log],
+            version=max([snap.version if snap else 0, *(row.version for row in log)]),
+            seq=seq or 0,
+        )
+
+    async def append(self, name: str, data: bytes, seq: int) -> int:
+        for attempt in range(3):
+            try:
+                return await self._append(name, data, seq)
+            except IntegrityError:
+                # Another process created the playlist's row first: bump it instead.
+                if attempt == 2:
+                    raise StorageError(f"cannot store an update of {name!r}") from None
+            except Exception as exc:
+                raise StorageError(f"cannot store an update of {name!r}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    async def _append(self, name: str, data: bytes, seq: int) -> int:
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            # The UPDATE takes the playlist row's lock until commit: appends of one playlist
+            # commit one after another, each with the next version.
+            version = (
+                await conn.execute(
+                    update(playlists)
+                    .where(playlists.c.name == name)
+                    .values(
+                        updated_at=now,
+                        version=playlists.c.version + 1,
+                        seq=case((playlists.c.seq < seq, seq), else_=playlists.c.seq),
+                    )
+                    .returning(playlists.c.version)
+                )
+            ).scalar()
+            if version is None:
+                version = 1
+                await conn.execute(
+                    insert(playlists).values(
+                        name=name, created_at=now, updated_at=now, seq=seq, version=version
+                    )
+                )
+            await conn.execute(
+                insert(updates).values(name=name, data=data, created_at=now, version=version)
+            )
+            return int(version)
+
+    async def compact(self, name: str, through_version: int | None = None) -> int:
+        try:
+            async with self.engine.begin() as conn:
+                # A no-op UPDATE as the first statement: the playlist row's lock on
+                # PostgreSQL (one compactor per playlist, appends wait), SQLite's write
+                # lock at once (a read first could not be upgraded without SQLITE_BUSY).
+                latest = (
+                    await conn.execute(
+                        update(playlists)
+                        .where(playlists.c.name == name)
+                        .values(version=playlists.c.version)
+                        .returning(playlists.c.version)
+                    )
+                ).scalar()
+                if latest is None:
+                    return 0
+                through = latest if through_version is None else min(through_version, latest)
                 snap = (
                     await conn.execute(
-                        select(snapshots.c.data, snapshots.c.through_update_id).where(
+                        select(snapshots.c.data, snapshots.c.through_version).where(
                             snapshots.c.name == name
                         )
                     )
                 ).first()
                 log = (
                     await conn.execute(
-                        select(updates.c.id, updates.c.data)
-                        .where(updates.c.name == name)
-                        .order_by(updates.c.id)
+                        select(updates.c.data)
+                        .where(updates.c.name == name, updates.c.version <= through)
+                        .order_by(updates.c.version)
                     )
-                ).all()
-        except Exception as exc:
-            raise StorageError(f"cannot load playlist {name!r}: {exc}") from exc
-        through = snap.through_update_id if snap else 0
-        # Every row left is replayed, even one numbered at or below ``through`` (a database
-        # made before ids stopped being reused): updates are idempotent, and compaction
-        # deletes the rows it folds in within its own transaction.
-        return StoredDocument(
-            snapshot=snap.data if snap else None,
-            updates=[row.data for row in log],
-            last_update_id=max([through, *(row.id for row in log)]),
-            seq=seq or 0,
-        )
-
-    async def append(self, name: str, data: bytes, seq: int) -> int:
-        now = utcnow()
-        try:
-            async with self.engine.begin() as conn:
-                touched = await conn.execute(
-                    update(playlists)
-                    .where(playlists.c.name == name)
-                    .values(updated_at=now, seq=seq)
-                )
-                if touched.rowcount == 0:
-                    await conn.execute(
-                        insert(playlists).values(name=name, created_at=now, updated_at=now, seq=seq)
-                    )
-                result = await conn.execute(
-                    insert(updates).values(name=name, data=data, created_at=now)
-                )
-                return int(result.inserted_primary_key[0])
-        except Exception as exc:
-            raise StorageError(f"cannot store an update of {name!r}: {exc}") from exc
-
-    async def compact(self, name: str, snapshot: bytes, through_update_id: int) -> None:
-        now = utcnow()
-        try:
-            async with self.engine.begin() as conn:
+                ).scalars()
+                parts = ([snap.data] if snap else []) + list(log)
+                if not parts or (snap is not None and len(parts) == 1):
+                    return len(snap.data) if snap else 0
+                folded = fold(parts)
                 await conn.execute(delete(snapshots).where(snapshots.c.name == name))
                 await conn.execute(
                     insert(snapshots).values(
                         name=name,
-                        data=snapshot,
-                        through_update_id=through_update_id,
-                        updated_at=now,
+                        data=folded,
+                        through_update_id=0,
+                        through_version=max(through, snap.through_version if snap else 0),
+                        updated_at=utcnow(),
                     )
                 )
                 await conn.execute(
-                    delete(updates).where(updates.c.name == name, updates.c.id <= through_update_id)
+                    delete(updates).where(updates.c.name == name, updates.c.version <= through)
                 )
+                return len(folded)
         except Exception as exc:
             raise StorageError(f"cannot compact {name!r}: {exc}") from exc
+
+    async def versions(self, names: Iterable[str]) -> dict[str, StoredVersion]:
+        wanted = list(names)
+        if not wanted:
+            return {}
+        query = (
+            select(
+                playlists.c.name,
+                playlists.c.version,
+                func.coalesce(snapshots.c.through_version, 0).label("through_version"),
+            )
+            .select_from(playlists.outerjoin(snapshots, snapshots.c.name == playlists.c.name))
+            .where(playlists.c.name.in_(wanted))
+        )
+        try:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        except Exception as exc:
+            raise StorageError(f"cannot read playlist versions: {exc}") from exc
+        return {row.name: StoredVersion(row.version, row.through_version) for row in rows}
+
+    async def updates_after(self, after: dict[str, int]) -> list[StoredUpdate]:
+        if not after:
+            return []
+        query = (
+            select(updates.c.name, updates.c.version, updates.c.data)
+            .where(
+                or_(
+                    *(
+                        (updates.c.name == name) & (updates.c.version > version)
+                        for name, version in after.items()
+                    )
+                )
+            )
+            .order_by(updates.c.name, updates.c.version)
+        )
+        try:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        except Exception as exc:
+            raise StorageError(f"cannot read stored updates: {exc}") from exc
+        return [StoredUpdate(row.name, row.version, row.data) for row in rows]
+
+    async def new_epoch(self) -> int:
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(insert(server_epochs).values(started_at=utcnow()))
+                return int(result.inserted_primary_key[0])
+        except Exception as exc:
+            raise StorageError(f"cannot register this server process: {exc}") from exc
 
     async def stored_bytes(self, name: str) -> int:
         """Snapshot plus log size of one playlist (for tests and benchmarks)."""
@@ -309,6 +476,36 @@ class Storage:
                 )
             ).scalar_one()
         return int(snap) + int(log)
+
+
+def fold(parts: list[bytes]) -> bytes:
+    """One update equal to all ``parts``: replayed into a fresh document, which drops
+    deleted content, so a snapshot's size follows the document, not its history.
+
+    Should a part wait on one that is missing (pycrdt keeps such structs pending and
+    leaves them out of ``get_update``), the parts are merged as they are instead, so
+    nothing stored is ever dropped.
+    """
+    doc = Doc()
+    for part in parts:
+        doc.apply_update(part)
+    replayed = doc.get_update()
+    merged = merge_updates(*parts) if len(parts) > 1 else parts[0]
+    complete = _state_vector(get_state(replayed)) == _state_vector(get_state(merged))
+    return replayed if complete else merged
+
+
+def _state_vector(data: bytes) -> dict[int, int]:
+    """``varUint n``, then n pairs of ``client, clock`` (their order is not defined)."""
+    numbers, value, shift = [], 0, 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            numbers.append(value)
+            value, shift = 0, 0
+    pairs = numbers[1:]
+    return dict(zip(pairs[::2], pairs[1::2], strict=True))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,140 @@
+"""The extension that keeps a room in step with the other processes (CONTRACT §7).
+
+- It knows which stored versions the room's document holds (:class:`StoredVersions`),
+  and applies those of other processes in order, from the bus or the database catch-up.
+- Once this process has committed an update (never before: no process may build on an
+  update a crash could still lose), it publishes it on the bus with its version.
+- It publishes the awareness changes of this process's own connections, applies those
+  of the others', and answers a newly joined process with its peers' presence. States
+  another process's connection introduced are that process's to change and remove; a
+  local connection re-sending them does not come to own them (``sync.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from pycrdt import create_awareness_message
+
+from .bus import BusMember, UpdateBus
+from .catchup import CatchUp, StoredVersions
+from .extensions import RoomExtension
+from .origins import REMOTE, PeerOrigin
+from .storage import StoredDocument
+
+if TYPE_CHECKING:
+    from .room import Room
+
+log = logging.getLogger(__name__)
+
+
+class Replication(RoomExtension):
+    def __init__(self, bus: UpdateBus | None, catch_up: CatchUp | None) -> None:
+        self._bus = bus
+        self._catch_up = catch_up
+        self._member: BusMember | None = None
+        self._room: Room | None = None
+        self._awareness_sub: str | None = None
+        self._remote_clients: set[int] = set()
+        self.name = ""
+        self.versions = StoredVersions()
+
+    # -- the extension hooks -------------------------------------------------
+
+    def on_load(self, room: Room, stored: StoredDocument) -> None:
+        self._room, self.name = room, room.name
+        self.versions = StoredVersions(stored.version)
+        if room.persister is not None:  # the persistence extension runs before this one
+            room.persister.stored_listeners.append(self._stored)
+        self._awareness_sub = room.awareness.observe(self._on_awareness_change)
+        if self._bus is not None:
+            self._member = self._bus.join(room.name, self)
+            self._member.query_presence()
+
+    async def on_unload(self, room: Room) -> bool:
+        if self._member is not None:
+            self._member.leave()
+            self._member = None
+        if self._awareness_sub is not None:
+            room.awareness.unobserve(self._awareness_sub)
+            self._awareness_sub = None
+        return True
+
+    # -- stored updates (catchup.CatchingUp) -------------------------------------
+
+    def _stored(self, version: int, update: bytes) -> None:
+        self.versions.own(version)
+        if self._member is not None:
+            self._member.publish_update(version, update)
+
+    def apply_stored(self, version: int, update: bytes) -> None:
+        """An update another process stored: applied in version order, never stored again."""
+        if self._room is None:
+            return
+        for ready in self.versions.offer(version, update):
+            self._room.apply_remote(ready)
+
+    def apply_reload(self, stored: StoredDocument) -> None:
+        """What storage holds now, applied over the live document (harmless twice)."""
+        if self._room is None:
+            return
+        for part in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+            self._room.apply_remote(part)
+        self.versions.reloaded(stored.version)
+
+    # -- the bus (bus.BusReceiver) -------------------------------------------
+
+    def on_bus_update(self, version: int, update: bytes) -> None:
+        self.apply_stored(version, update)
+
+    def on_bus_resubscribed(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.soon()
+
+    def on_bus_awareness(self, update: bytes) -> None:
+        room = self._room
+        if room is None:
+            return
+        changed: list[int] = []
+
+        def collect(topic: str, args: tuple[dict[str, Any], Any]) -> None:
+            if topic == "update":
+                changes = args[0]
+                changed.extend(changes["added"] + changes["updated"] + changes["removed"])
+
+        subscription = room.awareness.observe(collect)
+        try:
+            room.awareness.apply_awareness_update(update, REMOTE)
+        except (ValueError, UnicodeDecodeError):
+            log.error("room %s: a malformed awareness update from the bus; ignored", room.name)
+            return
+        finally:
+            room.awareness.unobserve(subscription)
+        self._remote_clients.update(c for c in changed if c in room.awareness.states)
+        self._remote_clients.intersection_update(room.awareness.states)
+        if changed:
+            update = room.awareness.encode_awareness_update(changed)
+            room.broadcast(create_awareness_message(update))
+
+    def on_bus_presence_query(self) -> None:
+        room = self._room
+        if room is None or self._member is None:
+            return
+        own = [c for c in room.awareness.states if c not in self._remote_clients]
+        if own:
+            self._member.publish_awareness(room.awareness.encode_awareness_update(own))
+
+    def _on_awareness_change(self, topic: str, args: tuple[dict[str, Any], Any]) -> None:
+        """Publish what this process's own connections changed (not what the bus brought)."""
+        changes, origin = args
+        room = self._room
+        if topic != "update" or not isinstance(origin, PeerOrigin) or room is None:
+            return
+        clients = [
+            c
+            for c in changes["added"] + changes["updated"] + changes["removed"]
+            if c not in self._remote_clients
+        ]
+        if clients and self._member is not None:
+            self._member.publish_awareness(room.awareness.encode_awareness_update(clients))
