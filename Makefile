@@ -42,8 +42,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The whole suite on SQLite, then the server-level tests again with every server on a fresh
+# PostgreSQL database (tests/conftest.py); both need PostgreSQL and Redis running (.ci/run).
 test: install install-node lint
 	$(PY) -m pytest -q -p no:cacheprovider
+	PLAYSYNC_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider \
+		tests/api tests/realtime tests/interop tests/test_smoke.py
 
 # The benchmarks' own Node package: the fan-out load generator's peers and the reference
 # server (@y/websocket-server 0.1.1), pinned by bench/package-lock.json.

@@ -27,7 +27,7 @@ from prometheus_client import (
 
 from crdt.diff import Change
 
-from .bus import BusMember, UpdateBus
+from .bus import BusMember, BusReceiver, UpdateBus
 from .extensions import RoomExtension
 from .origins import Origin
 from .storage import DocumentStore, StorageError, StoredDocument
@@ -199,8 +199,8 @@ class MeteredBus:
     """An :class:`UpdateBus` that counts the updates its members publish and receive, and
     the catch-ups it asks for.
 
-    Arguments pass through: a receiving callable and a ``catch_up`` callable are counted
-    on their way, anything else (and the bus's lifecycle) is the wrapped bus's own.
+    Updates published and received are counted on their way through; a resubscription
+    (after which every room catches up from the database) counts as a catch-up.
     """
 
     def __init__(self, bus: UpdateBus, metrics: Metrics) -> None:
@@ -219,33 +219,43 @@ class MeteredBus:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._bus.__aexit__(*exc_info)
 
-    def join(self, room: str, receiver: Any, *args: Any, **kwargs: Any) -> BusMember:
-        if callable(receiver):
-            receiver = _counting(receiver, self._received)
-        if callable(kwargs.get("catch_up")):
-            kwargs["catch_up"] = _counting(kwargs["catch_up"], self._catchups)
-        member = self._bus.join(room, receiver, *args, **kwargs)
-        return _MeteredMember(member, self._published)
+    def join(self, room: str, receiver: BusReceiver) -> BusMember:
+        counted = _CountingReceiver(receiver, self._received, self._catchups)
+        return _MeteredMember(self._bus.join(room, counted), self._published)
 
 
-def _counting(function: Callable[..., Any], counter: Any) -> Callable[..., Any]:
-    def counted(*args: Any) -> Any:
-        counter.inc()
-        return function(*args)
+class _CountingReceiver:
+    def __init__(self, receiver: BusReceiver, received: Any, catchups: Any) -> None:
+        self._receiver, self._received, self._catchups = receiver, received, catchups
 
-    return counted
+    def on_bus_update(self, version: int, update: bytes) -> None:
+        self._received.inc()
+        self._receiver.on_bus_update(version, update)
+
+    def on_bus_awareness(self, update: bytes) -> None:
+        self._receiver.on_bus_awareness(update)
+
+    def on_bus_presence_query(self) -> None:
+        self._receiver.on_bus_presence_query()
+
+    def on_bus_resubscribed(self) -> None:
+        self._catchups.inc()
+        self._receiver.on_bus_resubscribed()
 
 
 class _MeteredMember:
     def __init__(self, member: BusMember, published: Any) -> None:
         self._member, self._published = member, published
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._member, name)
-
-    def publish(self, update: bytes) -> None:
+    def publish_update(self, version: int, update: bytes) -> None:
         self._published.inc()
-        self._member.publish(update)
+        self._member.publish_update(version, update)
+
+    def publish_awareness(self, update: bytes) -> None:
+        self._member.publish_awareness(update)
+
+    def query_presence(self) -> None:
+        self._member.query_presence()
 
     def leave(self) -> None:
         self._member.leave()

@@ -141,11 +141,22 @@ async def test_the_bus_wrapper_counts_what_members_publish_and_receive():
     metrics = Metrics()
     bus = MeteredBus(LocalBus(), metrics)
     got: list[bytes] = []
+
+    class Receiver:
+        def on_bus_update(self, version: int, update: bytes) -> None:
+            got.append(update)
+
+        def on_bus_awareness(self, update: bytes) -> None: ...
+
+        def on_bus_presence_query(self) -> None: ...
+
+        def on_bus_resubscribed(self) -> None: ...
+
     async with bus:
-        first = bus.join("p", got.append)
-        bus.join("p", got.append)
-        first.publish(b"u1")
-        first.publish(b"u2")
+        first = bus.join("p", Receiver())
+        bus.join("p", Receiver())
+        first.publish_update(1, b"u1")
+        first.publish_update(2, b"u2")
     assert got == [b"u1", b"u2"]
     samples = {
         (sample.name, tuple(sample.labels.values())): sample.value
