@@ -102,7 +102,10 @@ class Room:
             return False
         if self._resync is not None:
             self._resync.cancel()
+        # Both: a subscription pycrdt holds keeps its Doc alive (a cycle through Rust that
+        # Python's collector cannot see), so an unloaded room's document was never freed.
         self.doc.unobserve(self._update_sub)
+        self._items_sub.drop()  # its Map wrapper was a temporary: drop the subscription itself
         return True
 
     @property
