@@ -50,7 +50,7 @@ EVENT_TYPES = (
     "track.moved",
     "track.voted",
     "track.playing",
-    "playlist.reordered",
+    "playlist.updated",
     "ping",
     "pong",
 )
@@ -281,7 +281,7 @@ def _schemas() -> Json:
             payload={
                 "description": "`track.added`, `track.moved`, `track.voted`, `track.playing`: "
                 "the full item; `track.removed`: `{id}`; `track.playing` when playback stops: "
-                "`{id, is_playing: false}`; `playlist.reordered`: `{items: [all, in order]}`",
+                "`{id, is_playing: false}`; `playlist.updated`: `{items: [all, in order]}`",
                 "oneOf": [
                     _ref("PlaylistItem"),
                     _obj(("id",), id=_t("string"), is_playing={"const": False}),
@@ -322,7 +322,7 @@ def _parameters() -> Json:
             "since",
             "query",
             _t("integer", minimum=0),
-            "Last seq seen: replays the events after it, or a `playlist.reordered` snapshot "
+            "Last seq seen: replays the events after it, or a `playlist.updated` snapshot "
             "when it is too old. A value that is not an integer is ignored.",
         ),
     }

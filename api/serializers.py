@@ -69,7 +69,7 @@ def item_json(item: Item, library: Library) -> dict[str, Any]:
 
 
 def event_json(change: Change, seq: int, library: Library) -> dict[str, Any]:
-    if change.type == d.PLAYLIST_REORDERED:
+    if change.type == d.PLAYLIST_UPDATED:
         payload: dict[str, Any] = {"items": [item_json(i, library) for i in change.items]}
     elif change.type == d.TRACK_REMOVED:
         payload = {"id": change.item_id}

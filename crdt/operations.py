@@ -102,5 +102,22 @@ def stop(doc: Doc) -> None:
             playback[s.STARTED_AT] = None
 
 
+def set_auto_sort(doc: Doc, enabled: bool) -> None:
+    """Order the playlist by votes (highest first) or by position alone."""
+    with doc.transaction():
+        settings = s.settings_map(doc)
+        if settings.get(s.AUTO_SORT_BY_VOTES) is not enabled:
+            settings[s.AUTO_SORT_BY_VOTES] = enabled
+
+
+def ensure_settings(doc: Doc, auto_sort_default: bool) -> None:
+    """Write the server's default order mode into a playlist that has none yet, so
+    every client (Yjs ones too) reads the same mode from the document."""
+    with doc.transaction():
+        settings = s.settings_map(doc)
+        if not isinstance(settings.get(s.AUTO_SORT_BY_VOTES), bool):
+            settings[s.AUTO_SORT_BY_VOTES] = auto_sort_default
+
+
 def is_playing(doc: Doc, item_id: str) -> bool:
     return s.playback_map(doc).get(s.NOW_PLAYING) == item_id

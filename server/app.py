@@ -52,6 +52,7 @@ def create_app(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+            auto_sort_default=settings.auto_sort_by_votes,
         ),
     )
     state = AppState(

@@ -35,6 +35,7 @@ class Settings:
     compact_updates: int = 500
     compact_bytes: int = 1 << 20
     web_root: Path = DEFAULT_WEB_ROOT
+    auto_sort_by_votes: bool = False  # order mode of new playlists (the seed's AUTO_SORT_BY_VOTES)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +58,6 @@ class Settings:
             settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
         if "PLAYSYNC_WEB_ROOT" in env:
             settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
+        if "PLAYSYNC_AUTO_SORT_BY_VOTES" in env:
+            settings.auto_sort_by_votes = _env_flag("PLAYSYNC_AUTO_SORT_BY_VOTES")
         return settings

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from pycrdt import Awareness, Doc, create_sync_message, create_update_message, merge_updates
 
-from crdt.diff import diff
+from crdt.diff import diff, snapshot
 from crdt.projection import Playlist, project, reproject, touched_item_ids
 from crdt.repairs import needs_repair, repair
 from crdt.schema import items_map
@@ -69,10 +69,11 @@ class Room:
         bus: UpdateBus | None = None,
         batch_delay: float = 0.1,
         policy: CompactionPolicy | None = None,
+        auto_sort_default: bool = False,
     ) -> None:
         self.name = name
         self.doc: Doc = Doc()
-        self.playlist = Playlist()
+        self.playlist = Playlist(auto_sort_default=auto_sort_default)
         self.events = EventLog(render)
         self.peers: dict[int, Peer] = {}
         self.users = 0  # requests in flight that hold this room
@@ -108,7 +109,7 @@ class Room:
                 self.doc.apply_update(part)
         self._captured_updates.clear()
         self._captured_events.clear()
-        self.playlist = project(self.doc)
+        self.playlist = project(self.doc, self.playlist.auto_sort_default)
         self.events.seq = stored.seq
         self.persister = Persister(
             self.name,
@@ -246,7 +247,7 @@ class Room:
         self.broadcast(create_sync_message(self.doc))
 
     def listen(self) -> Listener:
-        listener = Listener()
+        listener = Listener(lambda: self.events.render(snapshot(self.playlist)))
         self.events.listeners.add(listener)
         self.touch()
         return listener

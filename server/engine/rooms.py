@@ -30,6 +30,7 @@ class RoomSettings:
     idle_seconds: float = 60.0
     batch_delay: float = 0.1
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
+    auto_sort_default: bool = False  # order mode of playlists whose document sets none
 
 
 class RoomManager:
@@ -99,6 +100,7 @@ class RoomManager:
                 bus=self._bus,
                 batch_delay=self.settings.batch_delay,
                 policy=self.settings.compaction,
+                auto_sort_default=self.settings.auto_sort_default,
             )
             room.load(stored)
             self.rooms[name] = room

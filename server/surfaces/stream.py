@@ -1,9 +1,13 @@
 """The legacy event stream (CONTRACT §3): WebSocket and Server-Sent Events.
 
 Both read the same room :class:`~server.engine.events.EventLog`. A listener is
-registered and its backlog (``?since=SEQ``) computed in one synchronous step,
-so no event falls between the replay and the live stream. The client may
-send ``{"type": "ping", "ts": …}``; anything else it sends is ignored.
+registered and its backlog computed in one synchronous step, so no event falls
+between the replay and the live stream: with ``?since=SEQ`` what it missed (or a
+snapshot), without it one ``playlist.updated`` of the whole playlist, because the
+original React frontend reconnects without ``since`` and would otherwise keep what
+changed in the gap. The client may send ``{"type": "ping", "ts": …}``; anything
+else it sends is ignored. The server closes an event socket only with 1000, the
+one code (besides an unclean close) after which that frontend reconnects.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from quart_cors import cors_exempt
 from api.validation import playlist_name
 from crdt.diff import snapshot
 from crdt.names import is_playlist_name
-from server.engine.events import Listener, Message, Overflowed
+from server.engine.events import Listener, Message
 from server.engine.room import Room
 
 from .context import app_state
@@ -33,7 +37,10 @@ stream = Blueprint("stream", __name__)
 CONNECTED = json.dumps(
     {"type": "connection.established", "message": "Connected to playlist updates"}
 )
+WS_1000_NORMAL = 1000
 WS_1008_POLICY_VIOLATION = 1008
+SEND_TIMEOUT = 20.0
+"""A listener that takes no message for this long is closed (CONTRACT §9: within 30 s)."""
 
 
 def _since(raw: str | None) -> int | None:
@@ -46,8 +53,8 @@ def _since(raw: str | None) -> int | None:
 def _subscribe(room: Room, since: int | None) -> tuple[Listener, list[Message]]:
     """Register a listener and return what it missed; no await in between."""
     listener = room.listen()
-    if since is None:
-        return listener, []
+    if since is None:  # a fresh view: the playlist as it is now
+        return listener, [room.events.render(snapshot(room.playlist))]
     missed = room.events.missed_since(since)
     if missed is None:  # too old (or from before a restart): send the whole playlist
         missed = [room.events.render(snapshot(room.playlist))]
@@ -74,9 +81,9 @@ async def events_websocket(name: str):
     tasks: set[asyncio.Future[None]] = set()
     try:
         await websocket.accept()
-        await websocket.send(CONNECTED)
+        await _send(CONNECTED)
         for message in missed:
-            await websocket.send(message.text)
+            await _send(message.text)
         tasks = {
             asyncio.ensure_future(_answer_pings()),
             asyncio.ensure_future(_forward(listener, state.settings.heartbeat_seconds)),
@@ -84,15 +91,35 @@ async def events_websocket(name: str):
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             error = task.exception()
+            if isinstance(error, TimeoutError):
+                raise error
             if error is not None and not isinstance(error, ClientDisconnectedError):
                 log.error("event stream of %s failed", name, exc_info=error)
     except ClientDisconnectedError:
         pass
+    except TimeoutError:
+        log.info("event stream of %s: a listener stopped reading; closed", name)
+        await _close_quietly()
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         room.unlisten(listener)
+
+
+async def _send(text: str) -> None:
+    """Send, or raise TimeoutError when the client has not taken it in ``SEND_TIMEOUT``."""
+    async with asyncio.timeout(SEND_TIMEOUT):
+        await websocket.send(text)
+
+
+async def _close_quietly() -> None:
+    """Close with 1000; a client that reads nothing may never take the close frame."""
+    try:
+        async with asyncio.timeout(1.0):
+            await websocket.close(WS_1000_NORMAL)
+    except (TimeoutError, ClientDisconnectedError):
+        pass
 
 
 async def _answer_pings() -> None:
@@ -103,17 +130,13 @@ async def _answer_pings() -> None:
         except (ValueError, TypeError, RecursionError):  # deeply nested JSON: RecursionError
             continue
         if isinstance(message, dict) and message.get("type") == "ping":
-            await websocket.send(json.dumps({"type": "pong", "ts": message.get("ts")}))
+            await _send(json.dumps({"type": "pong", "ts": message.get("ts")}))
 
 
 async def _forward(listener: Listener, heartbeat: float) -> None:
     while True:
-        try:
-            message = await listener.next(heartbeat)
-        except Overflowed:
-            await websocket.close(1013, "too slow; reconnect with ?since=")
-            return
-        await websocket.send(_heartbeat() if message is None else message.text)
+        message = await listener.next(heartbeat)
+        await _send(_heartbeat() if message is None else message.text)
 
 
 # -- Server-Sent Events --------------------------------------------------------
@@ -145,8 +168,6 @@ async def events_sse(name: str):
                     yield _sse(None, event="ping", data=_heartbeat())
                 else:
                     yield _sse(message)
-        except Overflowed:
-            return  # the client's EventSource reconnects with Last-Event-ID
         finally:
             room.unlisten(listener)
 
