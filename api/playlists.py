@@ -12,6 +12,7 @@ from uuid import uuid4
 from quart import Blueprint, Response, current_app, jsonify
 
 from crdt import operations as ops
+from crdt import schema as s
 from crdt.projection import Item
 from server.engine.origins import REST
 from server.engine.room import Room, utc_now_iso
@@ -39,8 +40,16 @@ def _existing(room: Room, item_id: str) -> Item:
 
 
 async def _write(room: Room, fn, *args, **kwargs) -> None:
-    room.transact(REST, fn, *args, **kwargs)
+    room.transact(REST, _with_settings, fn, *args, **kwargs)
     await room.persisted()
+
+
+def _with_settings(doc, fn, *args, **kwargs) -> None:
+    """Run ``fn``; a playlist's first REST write also stores the server's default order
+    mode, so Yjs clients read the mode from the document like everyone else."""
+    fn(doc, *args, **kwargs)
+    if s.items_map(doc):  # nothing stored yet for an empty playlist: no playlist to create
+        ops.ensure_settings(doc, app_state().settings.auto_sort_by_votes)
 
 
 @playlist.get("/")
@@ -113,6 +122,25 @@ async def stop(name: str):
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         await _write(room, ops.stop)
     return jsonify({"status": "stopped"})
+
+
+def _settings_json(room: Room) -> dict[str, bool]:
+    return {"auto_sort_by_votes": room.playlist.auto_sort}
+
+
+@playlist.get("/settings/")
+async def get_settings(name: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        return jsonify(_settings_json(room))
+
+
+@playlist.patch("/settings/")
+async def update_settings(name: str):
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        enabled = validation.auto_sort(await validation.json_object())
+        if enabled is not None:
+            await _write(room, ops.set_auto_sort, enabled)
+        return jsonify(_settings_json(room))
 
 
 @playlist.get("/<item_id>/")
