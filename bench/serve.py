@@ -30,7 +30,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings.from_env()
+    settings = Settings()
     settings.host, settings.port, settings.database_url = args.host, args.port, args.database_url
     settings.seed = False
     asyncio.run(_serve(settings))

@@ -1,4 +1,9 @@
-"""The ``playsync`` command: ``serve`` and ``seed`` (CONTRACT §1)."""
+"""The ``playsync`` command: ``serve`` and ``seed`` (CONTRACT §1).
+
+``serve``'s flags are generated from :class:`~server.settings.Settings` by pydantic-settings
+(``CliSettingsSource`` on the subparser), so every setting is a flag, listed by
+``playsync serve --help``, and parsed with the same types and checks as the environment.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +12,44 @@ import asyncio
 import logging
 import sys
 
+from pydantic import ValidationError
+from pydantic_settings import CliSettingsSource
+
 from .settings import Settings
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="playsync", description=__doc__)
+def _parser() -> tuple[argparse.ArgumentParser, CliSettingsSource[Settings]]:
+    parser = argparse.ArgumentParser(prog="playsync", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve the API, event stream and Yjs sync")
-    serve.add_argument("--host", help="interface to bind (env PLAYSYNC_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (env PLAYSYNC_PORT, default 4000)")
-    serve.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
-    serve.add_argument("--no-seed", action="store_true", help="do not seed an empty database")
-    serve.add_argument(
-        "--paginate",
-        action="store_true",
-        default=None,
-        help="wrap every list in {count, next, previous, results} (env PLAYSYNC_PAGINATE=1)",
+    serve = commands.add_parser(
+        "serve",
+        help="serve the API, event stream and Yjs sync",
+        description="Serve the API, the event stream and Yjs sync. Every flag is also "
+        "PLAYSYNC_<FLAG> in the environment or a .env file; flags win.",
+    )
+    serve_settings = CliSettingsSource(
+        Settings,
+        root_parser=serve,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_use_class_docs_for_groups=False,
     )
 
     seed = commands.add_parser("seed", help="store the track library and the demo playlist")
     seed.add_argument("--database-url", help="SQLAlchemy async URL (env PLAYSYNC_DATABASE_URL)")
     seed.add_argument("--tracks-only", action="store_true", help="only the track library")
-    return parser
+    return parser, serve_settings
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Defaults, then environment, then flags."""
-    settings = Settings.from_env()
-    for name in ("host", "port", "database_url"):
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(settings, name, value)
-    if getattr(args, "paginate", None):
-        settings.paginate = True
-    if getattr(args, "no_seed", False):
-        settings.seed = False
-    return settings
+def settings_from(
+    args: argparse.Namespace, serve_settings: CliSettingsSource[Settings]
+) -> Settings:
+    """Flags, then the environment, then ``.env``, then the defaults."""
+    if args.command == "serve":
+        return Settings(_cli_settings_source=serve_settings(parsed_args=args))  # type: ignore[call-arg]
+    given = {"database_url": args.database_url} if args.database_url else {}
+    return Settings(**given)
 
 
 async def _seed(settings: Settings, tracks_only: bool) -> None:
@@ -74,12 +80,27 @@ async def _serve(settings: Settings) -> None:
     await serve(create_app(settings, storage=storage), settings)
 
 
+def _invalid(error: ValidationError) -> str:
+    """One line per bad setting, named as a flag and as its environment variable."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        flag = "--" + field.replace("_", "-")
+        lines.append(f"playsync: {flag} / PLAYSYNC_{field.upper()}: {problem['msg']}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser, serve_settings = _parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = settings_from(args)
+    try:
+        settings = settings_from(args, serve_settings)
+    except ValidationError as error:
+        print(_invalid(error), file=sys.stderr)
+        return 2
     if args.command == "seed":
         asyncio.run(_seed(settings, args.tracks_only))
     else:

@@ -1,63 +1,99 @@
-"""Server settings: defaults, then environment (``PLAYSYNC_*``), then CLI flags."""
+"""Server settings, typed (pydantic-settings): flags, then ``PLAYSYNC_*``, then ``.env``.
+
+Every field is a ``playsync serve`` flag (``--field-name``; booleans also ``--no-field-name``),
+an environment variable ``PLAYSYNC_FIELD_NAME`` and a line of a ``.env`` file in the working
+directory (CONTRACT §1). The docstring under a field is its ``--help`` text. A bad value stops
+the server with one message that names the setting (:func:`server.cli.main`).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///playsync.db"
 DEFAULT_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
-# The built web client (examples/web, `make install`), served at / by server/web.py.
+# The built web client (examples/web, `make install`), served at / by server/surfaces/web.py.
 DEFAULT_WEB_ROOT = Path(__file__).resolve().parent.parent / "examples" / "web" / "dist"
 
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+RATE = r"^\s*\d+(\.\d+)?\s*/\s*s\s*$"
 
 
-@dataclass
-class Settings:
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PLAYSYNC_",
+        env_file=".env",
+        extra="ignore",
+        use_attribute_docstrings=True,
+        validate_assignment=True,
+    )
+
+    # -- serving -------------------------------------------------------------
     host: str = "127.0.0.1"
-    port: int = 4000
+    """Interface to bind."""
+    port: int = Field(4000, ge=0, le=65535)
+    """Port to serve on."""
+    workers: int = Field(1, ge=1, le=64)
+    """Server processes on this port, sharing the database and the bus (CONTRACT §7)."""
     database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy async URL: sqlite+aiosqlite:///file.db, or postgresql+asyncpg://… (§7)."""
+    redis_url: str | None = None
+    """Redis URL (redis://host:6379/0) carrying updates and presence between processes (§7)."""
     seed: bool = True
-    paginate: bool = False
-    page_size: int = 100
-    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
-    max_body_bytes: int = 64 * 1024
-    max_message_bytes: int = 1 << 20  # one Yjs frame; larger closes that connection
-    peer_queue: int = 2000  # messages queued for a slow peer before it is dropped
-    peer_queue_bytes: int = 8 << 20  # or bytes (relayed updates are merged, so can be large)
-    idle_seconds: float = 60.0  # an unused room is unloaded after this
-    batch_delay: float = 0.1  # peers' updates are stored within this (contract: ≤ 1 s)
-    heartbeat_seconds: float = 20.0
-    compact_updates: int = 500
-    compact_bytes: int = 1 << 20
-    web_root: Path = DEFAULT_WEB_ROOT
-    auto_sort_by_votes: bool = False  # order mode of new playlists (the seed's AUTO_SORT_BY_VOTES)
+    """Seed an empty database with the track library and the demo playlist."""
 
+    # -- the legacy API --------------------------------------------------------
+    paginate: bool = False
+    """Wrap every list in {count, next, previous, results}, as the original frontend expects."""
+    page_size: int = Field(100, ge=1, le=1000)
+    """Items per page of a paginated list."""
+    auto_sort_by_votes: bool = False
+    """Default order of new playlists: by votes, highest first (the seed's AUTO_SORT_BY_VOTES)."""
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CORS_ORIGINS
+    """Browser origins allowed to call the API, comma-separated."""
+
+    # -- access control and limits (CONTRACT §8, §9) --------------------------
+    auth_secret: str | None = None
+    """Secret that signs access tokens (HS256); unset, every surface is open."""
+    rate_limit: str | None = Field(None, pattern=RATE)
+    """REST writes per client per second, as N/s (unset: no limit)."""
+    max_items: int = Field(1000, ge=1)
+    """Items a playlist may hold."""
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    """Largest REST request body."""
+    max_message_bytes: int = Field(1 << 20, ge=1024)
+    """Largest WebSocket message; a larger one closes that connection (1009)."""
+    peer_queue: int = Field(2000, ge=1)
+    """Messages queued for a slow peer before it is dropped."""
+    peer_queue_bytes: int = Field(8 << 20, ge=1024)
+    """Bytes queued for a slow peer before it is dropped (relayed updates are merged)."""
+
+    # -- rooms and storage -----------------------------------------------------
+    idle_seconds: float = Field(60.0, gt=0)
+    """An unused playlist is unloaded from memory after this long."""
+    batch_delay: float = Field(0.1, ge=0, le=1)
+    """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1)."""
+    compact_updates: int = Field(500, ge=1)
+    """Compact a playlist's log once it has this many rows..."""
+    compact_bytes: int = Field(1 << 20, ge=1024)
+    """...or this many bytes."""
+
+    # -- event stream, logs, the web page --------------------------------------
+    heartbeat_seconds: float = Field(20.0, gt=0)
+    """Event-stream heartbeat interval."""
+    log_format: Literal["text", "json"] = "text"
+    """Log lines as text, or as one JSON object per line."""
+    log_file: Path | None = None
+    """Also write the log to this file (rotated), like the seed's logs/django.log."""
+    web_root: Path = DEFAULT_WEB_ROOT
+    """The built web client served at /."""
+
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def from_env(cls) -> Settings:
-        settings = cls()
-        env = os.environ
-        if "PLAYSYNC_HOST" in env:
-            settings.host = env["PLAYSYNC_HOST"]
-        if "PLAYSYNC_PORT" in env:
-            settings.port = int(env["PLAYSYNC_PORT"])
-        if "PLAYSYNC_DATABASE_URL" in env:
-            settings.database_url = env["PLAYSYNC_DATABASE_URL"]
-        if "PLAYSYNC_PAGINATE" in env:
-            settings.paginate = _env_flag("PLAYSYNC_PAGINATE")
-        if "PLAYSYNC_CORS_ORIGINS" in env:
-            origins = env["PLAYSYNC_CORS_ORIGINS"].split(",")
-            settings.cors_origins = tuple(o.strip() for o in origins if o.strip())
-        if "PLAYSYNC_HEARTBEAT_SECONDS" in env:
-            settings.heartbeat_seconds = float(env["PLAYSYNC_HEARTBEAT_SECONDS"])
-        if "PLAYSYNC_IDLE_SECONDS" in env:
-            settings.idle_seconds = float(env["PLAYSYNC_IDLE_SECONDS"])
-        if "PLAYSYNC_WEB_ROOT" in env:
-            settings.web_root = Path(env["PLAYSYNC_WEB_ROOT"])
-        if "PLAYSYNC_AUTO_SORT_BY_VOTES" in env:
-            settings.auto_sort_by_votes = _env_flag("PLAYSYNC_AUTO_SORT_BY_VOTES")
-        return settings
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value

@@ -94,7 +94,7 @@ def test_index_and_assets_are_served(api: httpx.Client) -> None:
 async def test_without_a_build_the_root_says_how_to_make_one(tmp_path: Path, monkeypatch) -> None:
     empty = tmp_path / "no-build"
     monkeypatch.setenv("PLAYSYNC_WEB_ROOT", str(empty))
-    settings = Settings.from_env()
+    settings = Settings()
     settings.database_url = f"sqlite+aiosqlite:///{tmp_path / 'playsync.db'}"
     app = create_app(settings)
     async with app.test_app() as test_app:
