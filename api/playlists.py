@@ -56,10 +56,14 @@ def _with_settings(doc, fn, *args, **kwargs) -> None:
 async def list_items(name: str):
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
-        items = room.memo("items", lambda p: [item_json(item, state.library) for item in p.items])
+        version = state.library.version  # an admin edit of a track renders items anew
+        items = room.memo(
+            f"items@{version}", lambda p: [item_json(item, state.library) for item in p.items]
+        )
         page = paginate(items)
         if page is items:  # the plain array: the same bytes until the playlist changes
-            return Response(room.memo("items-body", lambda _: _compact_json(items)), mimetype=JSON)
+            body = room.memo(f"items-body@{version}", lambda _: _compact_json(items))
+            return Response(body, mimetype=JSON)
     return jsonify(page)
 
 

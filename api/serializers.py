@@ -20,7 +20,7 @@ def duration_formatted(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-@cache  # the library does not change while serving; callers must not mutate the result
+@cache  # a TrackRow never changes (an edit makes a new one); callers must not mutate the result
 def track_json(track: TrackRow) -> dict[str, Any]:
     return {
         "id": track.id,

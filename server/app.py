@@ -17,6 +17,7 @@ from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
+from .surfaces.admin_page import admin_page
 from .surfaces.context import EXTENSION, AppState
 from .surfaces.stream import stream
 from .surfaces.web import web
@@ -41,6 +42,7 @@ def create_app(
     register_api(app)
     app.register_blueprint(stream)
     app.register_blueprint(web)
+    app.register_blueprint(admin_page)
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()
