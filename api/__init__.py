@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Quart, request
 
 from .admin import admin
-from .errors import register_error_handlers
+from .errors import BODY_METHODS, register_error_handlers
 from .meta import meta
 from .playlists import playlist
 from .tracks import tracks
@@ -18,7 +18,7 @@ async def read_whole_body() -> None:
     body is looked at). hypercorn then drops the keep-alive connection without saying
     so, and a client that reuses it fails its next request.
     """
-    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+    if request.method in BODY_METHODS:
         await request.get_data(cache=True)
 
 

@@ -17,15 +17,16 @@ from quart import Blueprint, Response, jsonify, request
 
 from crdt import operations as ops
 from crdt.projection import Playlist
+from crdt.schema import utc_now_iso
 from server.engine import storage as store
 from server.engine.origins import REST
-from server.engine.room import Room, utc_now_iso
+from server.engine.room import Room
 from server.surfaces.context import app_state
 
 from . import admin_forms as forms
 from . import validation
 from .errors import ApiError, NotFound
-from .serializers import iso, track_json
+from .serializers import iso, track_copy, track_json
 
 admin = Blueprint("admin", __name__)
 
@@ -232,9 +233,7 @@ async def import_playlist(name: str):
             raise ApiError(
                 "Track not found", code="TRACK_NOT_FOUND", details={"track_id": item.track_id}
             )
-        copies[item.track_id] = {
-            key: value for key, value in track_json(track).items() if key in forms.TRACK_FIELDS
-        }
+        copies[item.track_id] = track_copy(track)
     async with state.rooms.use(name) as room:
         await _write(room, _replace_with, imported, state.writer_key, copies, utc_now_iso())
         return jsonify(export_json(name, room.playlist))

@@ -68,6 +68,8 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
     return response
 
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 # Codes for the HTTP errors Quart/werkzeug raise before a handler runs.
 _HTTP_CODES = {
     400: "BAD_REQUEST",
@@ -96,6 +98,13 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def _http_error(exc: HTTPException):
+        if exc.code != 413 and request.method in BODY_METHODS:
+            # Routing errors (404, 405) come before any before-request hook has read the
+            # body: read it now, or hypercorn drops the keep-alive connection (api.__init__).
+            try:
+                await request.get_data(cache=True)
+            except HTTPException as too_large:  # a body over the limit: say that instead
+                exc = too_large
         if exc.code == 404:
             exc = _method_not_allowed_with_slash() or exc
         status = exc.code or 500

@@ -14,14 +14,15 @@ from quart import Blueprint, Response, current_app, jsonify
 from crdt import operations as ops
 from crdt import schema as s
 from crdt.projection import Item
+from crdt.schema import utc_now_iso
 from server.engine.origins import REST
-from server.engine.room import Room, utc_now_iso
+from server.engine.room import Room
 from server.surfaces.context import app_state
 
 from . import validation
 from .errors import ApiError, NotFound
 from .pagination import paginate
-from .serializers import item_json
+from .serializers import item_json, track_copy
 
 playlist = Blueprint("playlist", __name__)
 
@@ -101,14 +102,7 @@ async def add_item(name: str):
             added_by=new.added_by,
             added_at=utc_now_iso(),
             position=new.position,
-            track={
-                "title": track.title,
-                "artist": track.artist,
-                "album": track.album,
-                "duration_seconds": track.duration_seconds,
-                "genre": track.genre,
-                "cover_url": track.cover_url,
-            },
+            track=track_copy(track),
         )
         return _item_response(_existing(room, item_id), 201)
 

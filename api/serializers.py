@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from crdt import diff as d
 from crdt.diff import Change
 from crdt.projection import Item
+from crdt.schema import iso_utc
 from server.engine.library import Library
 from server.engine.storage import TrackRow
 
 
-def iso(dt) -> str:
-    return dt.isoformat().replace("+00:00", "Z")
+def iso(dt: datetime) -> str:
+    """A stored timestamp (full precision, as the seed's DRF serializers give it)."""
+    return iso_utc(dt, timespec="auto")
 
 
 def duration_formatted(seconds: int) -> str:
@@ -33,6 +36,15 @@ def track_json(track: TrackRow) -> dict[str, Any]:
         "cover_url": track.cover_url,
         "created_at": iso(track.created_at),
     }
+
+
+TRACK_COPY_FIELDS = ("title", "artist", "album", "duration_seconds", "genre", "cover_url")
+"""What an item carries of its track in the document, for Yjs clients to show (CONTRACT §5)."""
+
+
+def track_copy(track: TrackRow) -> dict[str, Any]:
+    full = track_json(track)
+    return {name: full[name] for name in TRACK_COPY_FIELDS}
 
 
 def _unknown_track(item: Item) -> dict[str, Any]:

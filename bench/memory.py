@@ -17,7 +17,7 @@ import httpx
 from pycrdt import Doc
 
 from crdt import operations as ops
-from server.engine.room import utc_now_iso
+from crdt.schema import utc_now_iso
 from server.engine.storage import Storage
 
 from .common import HOST, add_library_tracks, log, playsync_service, rss_bytes, settle

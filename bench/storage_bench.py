@@ -40,11 +40,12 @@ from api.serializers import event_json
 from crdt import operations as ops
 from crdt.projection import project
 from crdt.repairs import repair
-from crdt.schema import items_map
+from crdt.schema import items_map, utc_now_iso
 from server.engine.library import Library
 from server.engine.origins import REST
 from server.engine.persistence import CompactionPolicy, Persister
-from server.engine.room import Room, utc_now_iso
+from server.engine.room import Room
+from server.engine.rooms import RoomSettings, standard_extensions
 from server.engine.storage import Storage, StoredDocument, TrackRow
 from server.settings import Settings
 
@@ -60,13 +61,15 @@ def _library() -> Library:
 
 
 def _room(store, library: Library, settings: Settings, name: str = NAME) -> Room:
-    return Room(
-        name,
-        store=store,
-        render=lambda change, seq: event_json(change, seq, library),
+    return Room(name, render=lambda change, seq: event_json(change, seq, library))
+
+
+def _extensions(store, settings: Settings) -> list:
+    room_settings = RoomSettings(
         batch_delay=settings.batch_delay,
-        policy=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+        compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
     )
+    return standard_extensions(store, room_settings)
 
 
 def _add_items(doc: Doc, library: Library) -> list[str]:
@@ -174,7 +177,7 @@ async def _cold_load(url: str, library: Library, settings: Settings):
         stored = await storage.load(NAME)
         read = time.perf_counter()
         room = _room(storage, library, settings)
-        room.load(stored)
+        room.load(stored, _extensions(storage, settings))
         finished = time.perf_counter()
         playlist = room.playlist
         await room.close()
@@ -208,8 +211,9 @@ class _NullStore:
 
 async def _change_cost(library: Library, settings: Settings, changes: int) -> dict:
     """CPU per vote: through a room of 200 items, and on a bare document (alternating blocks)."""
-    room = _room(_NullStore(), library, settings, "bench-change-cost")
-    room.load(StoredDocument())
+    store = _NullStore()
+    room = _room(store, library, settings, "bench-change-cost")
+    room.load(StoredDocument(), _extensions(store, settings))
     room_ids = []
     for track in library.all():
         item_id = str(uuid4())

@@ -14,6 +14,8 @@ because Yjs has no counter type.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pycrdt import Doc, Map
 
 ITEMS = "items"
@@ -59,3 +61,13 @@ def settings_map(doc: Doc) -> Map:
 
 def merged_vote_key(deleted_item_id: str) -> str:
     return f"{MERGED_VOTE_PREFIX}{deleted_item_id}"
+
+
+def iso_utc(moment: datetime, timespec: str = "milliseconds") -> str:
+    """ISO-8601 in UTC with a ``Z``: the format of ``added_at``, ``played_at`` and the API's."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def utc_now_iso() -> str:
+    """Now, as :func:`iso_utc` writes it."""
+    return iso_utc(datetime.now(UTC))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from uuid import uuid4
 
 from quart_cors import cors
@@ -12,6 +13,7 @@ from api.serializers import event_json
 
 from .asgi import PlaysyncApp
 from .engine.bus import LocalBus, UpdateBus
+from .engine.extensions import ExtensionFactory
 from .engine.library import Library
 from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
@@ -30,7 +32,14 @@ def create_app(
     *,
     storage: Storage | None = None,
     bus: UpdateBus | None = None,
+    extensions: Sequence[ExtensionFactory] = (),
 ) -> PlaysyncApp:
+    """The whole server as an ASGI app; nothing starts until it is served.
+
+    ``storage``: the database (tracks and documents); ``bus``: how this process's rooms reach
+    other processes' (in-process by default); ``extensions``: more consumers of every room's
+    changes (:mod:`server.engine.extensions`), run after storage, relay, bus and events.
+    """
     settings = settings or Settings()
     storage = storage or Storage(settings.database_url)
     bus = bus or LocalBus()
@@ -50,6 +59,7 @@ def create_app(
         storage,
         lambda change, seq: event_json(change, seq, library),
         bus=bus,
+        extensions=extensions,
         settings=RoomSettings(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
@@ -70,7 +80,7 @@ def create_app(
     async def lifespan():
         await storage.create_schema()
         library.replace(await storage.load_tracks())
-        async with rooms:
+        async with bus, rooms:
             yield
         await storage.close()
 

@@ -14,6 +14,7 @@ from uuid import uuid4
 from pycrdt import Doc
 
 from crdt import operations as ops
+from crdt.schema import iso_utc, utc_now_iso
 
 from .engine.library import seed_tracks
 from .engine.storage import Storage
@@ -38,19 +39,17 @@ def demo_document(track_ids: list[int], rng: random.Random) -> Doc:
     with doc.transaction():
         for index, track_id in enumerate(chosen):
             item_id = str(uuid4())
-            added_at = (start + timedelta(minutes=index)).isoformat(timespec="milliseconds")
             ops.add_item(
                 doc,
                 item_id=item_id,
                 track_id=track_id,
                 added_by=rng.choice(DEMO_NAMES),
-                added_at=added_at.replace("+00:00", "Z"),
+                added_at=iso_utc(start + timedelta(minutes=index)),
                 position=float(index + 1),
             )
             ops.vote(doc, item_id, SEED_VOTE_KEY, rng.randint(-2, 10))
             if index == 0:
-                now = datetime.now(UTC).isoformat(timespec="milliseconds")
-                ops.play(doc, item_id, now.replace("+00:00", "Z"))
+                ops.play(doc, item_id, utc_now_iso())
     return doc
 
 

@@ -1,20 +1,25 @@
 """The fan-out of document updates between server processes.
 
-One room per playlist lives in each process that has clients for it. When a
-room changes, it publishes the update here; every other process's room for
-the same playlist receives it, applies it (as ``RemoteOrigin``: not stored
-again) and relays it to its own clients. :class:`LocalBus` connects rooms in
-one process (tests run two "servers" against it); a Redis-backed bus can
-implement the same two methods without touching rooms.
+One room per playlist lives in each process that has clients for it. When a room stores an
+update, it publishes it here (:class:`~server.engine.consumers.BusLink`); every other
+process's room for the same playlist receives it, applies it (as ``RemoteOrigin``: not
+stored again) and relays it to its own clients. The database stays the source of truth: a
+bus may lose messages (Redis pub/sub is at most once), so it tells each member when it has
+(re)subscribed, and the member catches up from storage.
+
+:class:`LocalBus` connects rooms in one process (tests run two "servers" against it); a
+Redis-backed bus implements the same protocol without touching rooms.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, Self
 
 Deliver = Callable[[bytes], None]
+CatchUp = Callable[[], None]
+"""Called by the bus after it (re)subscribed: what was published meanwhile may be lost."""
 
 
 class BusMember(Protocol):
@@ -26,18 +31,33 @@ class BusMember(Protocol):
 
 
 class UpdateBus(Protocol):
-    def join(self, room: str, deliver: Deliver) -> BusMember:
+    """Started and stopped with ``async with bus:`` around serving."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+    def join(self, room: str, deliver: Deliver, *, catch_up: CatchUp | None = None) -> BusMember:
         """Receive the room's updates published by others through ``deliver``."""
         ...
 
 
 class LocalBus:
-    """In-process bus: what a single server needs, and a stand-in for Redis in tests."""
+    """In-process bus: what a single server needs, and a stand-in for Redis in tests.
+
+    It loses nothing, so it never asks a member to catch up.
+    """
 
     def __init__(self) -> None:
         self._members: dict[str, set[_LocalMember]] = defaultdict(set)
 
-    def join(self, room: str, deliver: Deliver) -> BusMember:
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._members.clear()
+
+    def join(self, room: str, deliver: Deliver, *, catch_up: CatchUp | None = None) -> BusMember:
         member = _LocalMember(self, room, deliver)
         self._members[room].add(member)
         return member

@@ -1,14 +1,14 @@
-"""One live playlist: its document, its clients, its storage, its events.
+"""One live playlist: its document, its projection, its peers and listeners.
 
-Every change to a playlist goes through :meth:`Room.transact` or
-:meth:`Room.apply_update`, whoever makes it (REST, a Yjs peer, another server,
-a repair). After each transaction the room, in this order and synchronously:
+Every change to a playlist goes through :meth:`Room.transact` or :meth:`Room.apply_update`,
+whoever makes it (REST, a Yjs peer, another server, a repair). The room applies it in one
+transaction and re-projects the items it touched; everything that follows a change is an
+extension (:mod:`server.engine.extensions`), run in a fixed order:
 
-1. relays the update to its Yjs peers (not back to the sender); further updates in the
-   same turn of the event loop go out merged at its end,
-2. queues it for storage and publishes it to other servers (local changes only),
-3. re-projects the touched items and turns the difference into events,
-4. repairs the document if the change left it needing one (a merge).
+1. the update goes to each extension's ``on_update`` (relay to peers, storage, the bus, ...);
+2. the difference of the projections goes to each ``on_events`` (the legacy event stream);
+3. if the change left the document needing a repair (a merge), the room repairs it as
+   another transaction, which goes through the same steps.
 
 Handlers never broadcast or store by themselves. A REST write then awaits
 :meth:`Room.persisted`, so it answers only once its change is committed.
@@ -19,28 +19,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
-from pycrdt import Awareness, Doc, create_sync_message, create_update_message, merge_updates
+from pycrdt import Awareness, Doc, create_sync_message
 
 from crdt.diff import diff, snapshot
 from crdt.projection import Playlist, project, reproject, touched_item_ids
 from crdt.repairs import needs_repair, repair
-from crdt.schema import items_map
+from crdt.schema import items_map, utc_now_iso
 
-from .bus import BusMember, UpdateBus
 from .events import EventLog, Listener, Render
-from .origins import LOAD, REMOTE, REPAIR, Origin, PeerOrigin, RepairOrigin, is_stored_here
-from .persistence import CompactionPolicy, Persister
-from .storage import DocumentStore, StoredDocument
+from .extensions import ExtensionChain, RoomExtension
+from .origins import LOAD, REMOTE, REPAIR, Origin
+from .persistence import Persister
+from .storage import StoredDocument
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 EMPTY_UPDATE = b"\x00\x00"
+"""A v1 update with no structs and no deletions (pycrdt emits one for a no-op transaction)."""
+
 RESYNC_DELAY = 0.5
 """After an update that could not be applied whole, wait this long, then ask peers for all."""
 
@@ -55,22 +56,8 @@ class Peer(Protocol):
         ...
 
 
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class Room:
-    def __init__(
-        self,
-        name: str,
-        *,
-        store: DocumentStore,
-        render: Render,
-        bus: UpdateBus | None = None,
-        batch_delay: float = 0.1,
-        policy: CompactionPolicy | None = None,
-        auto_sort_default: bool = False,
-    ) -> None:
+    def __init__(self, name: str, *, render: Render, auto_sort_default: bool = False) -> None:
         self.name = name
         self.doc: Doc = Doc()
         self.playlist = Playlist(auto_sort_default=auto_sort_default)
@@ -80,29 +67,23 @@ class Room:
         self.awareness = Awareness(self.doc)
         # The server is not a participant: without this, clients see a phantom `{}` peer.
         self.awareness.set_local_state(None)
-        self._store = store
-        self._bus = bus
-        self._bus_member: BusMember | None = None
-        self._batch_delay = batch_delay
-        self._policy = policy
         self.persister: Persister | None = None
+        """What REST writes wait on (:meth:`persisted`); set by the persistence extension."""
+        self.extensions = ExtensionChain(())
+        self.last_active = time.monotonic()
         self._captured_updates: list[bytes] = []
         self._captured_events: list[Any] = []
         self._update_sub = self.doc.observe(
             lambda event: self._captured_updates.append(event.update)
         )
         self._items_sub = items_map(self.doc).observe_deep(self._captured_events.extend)
-        self.last_active = time.monotonic()
         self._resync: asyncio.TimerHandle | None = None
         self._memo: dict[str, tuple[Playlist, Any]] = {}
-        self._outbox: list[bytes] = []
-        self._outbox_sender: int | None = None
-        self._relay_turn = False  # an update already went out in this turn of the loop
 
     # -- lifecycle -----------------------------------------------------------
 
-    def load(self, stored: StoredDocument) -> None:
-        """Replay storage into the (fresh) document, then start persisting."""
+    def load(self, stored: StoredDocument, extensions: Iterable[RoomExtension]) -> None:
+        """Replay storage into the (fresh) document, then hand the room to its extensions."""
         # Nothing to relay, store or announce yet: apply directly, and project once.
         with self.doc.transaction(origin=LOAD):
             for part in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
@@ -110,34 +91,17 @@ class Room:
         self._captured_updates.clear()
         self._captured_events.clear()
         self.playlist = project(self.doc, self.playlist.auto_sort_default)
-        self.events.seq = stored.seq
-        self.persister = Persister(
-            self.name,
-            self._store,
-            snapshot=self.doc.get_update,
-            seq=lambda: self.events.seq,
-            batch_delay=self._batch_delay,
-            policy=self._policy,
-            log_updates=len(stored.updates),
-            log_bytes=stored.log_bytes,
-            snapshot_bytes=len(stored.snapshot or b""),
-            last_update_id=stored.last_update_id,
-        )
-        self.persister.start()
-        if self._bus is not None:
-            self._bus_member = self._bus.join(self.name, self._on_remote_update)
+        self.extensions = ExtensionChain(extensions)
+        self.extensions.load(self, stored)
         # A stored document may predate a repair rule, or a crash may have cut one short.
         self._repair_if_needed()
 
     async def close(self) -> bool:
         """Store what is pending and detach; False (stay loaded) if storage fails."""
-        assert self.persister is not None
-        if not await self.persister.close():
+        if not await self.extensions.unload(self):
             return False
         if self._resync is not None:
             self._resync.cancel()
-        if self._bus_member is not None:
-            self._bus_member.leave()
         self.doc.unobserve(self._update_sub)
         return True
 
@@ -168,12 +132,21 @@ class Room:
         return result
 
     def apply_update(self, update: bytes, origin: Origin) -> None:
-        """Apply a binary update.
+        """Apply a binary update from outside (a peer, another process).
 
+        The extensions' ``check_update`` may refuse it first (nothing is applied then).
         Raises ValueError (changing nothing) if it cannot be decoded, RuntimeError if pycrdt
         decodes it but cannot integrate it.
         """
+        self.extensions.check_update(self, update, origin)
         self.transact(origin, _apply, update)
+
+    def apply_remote(self, update: bytes) -> None:
+        """An update another process stored: apply it; one that cannot be is logged."""
+        try:
+            self.apply_update(update, REMOTE)
+        except (ValueError, RuntimeError):
+            log.error("room %s: undecodable update from another process; ignored", self.name)
 
     def memo(self, key: str, compute: Callable[[Playlist], T]) -> T:
         """A value derived from the projection, computed once per change of it.
@@ -188,8 +161,8 @@ class Room:
 
     async def persisted(self) -> None:
         """Wait until every change made so far is committed (raises StorageError)."""
-        assert self.persister is not None
-        await self.persister.flush()
+        if self.persister is not None:
+            await self.persister.flush()
 
     # -- peers and listeners -------------------------------------------------
 
@@ -205,37 +178,6 @@ class Room:
         for connection_id, peer in list(self.peers.items()):
             if connection_id != exclude:
                 peer.send(message)
-
-    def _relay(self, updates: list[bytes], origin: Origin) -> None:
-        """Send updates to the peers: the first of a turn of the event loop at once, the
-        rest of that turn merged into one message at its end.
-
-        A lone change goes out without waiting; a burst (a fast writer, a merge) costs two
-        messages per peer instead of one per update and peer. The sender is spared its own
-        updates when it alone made everything in a batch; otherwise it gets them too,
-        which is harmless.
-        """
-        sender = origin.connection_id if isinstance(origin, PeerOrigin) else None
-        if not self._relay_turn:
-            self._relay_turn = True
-            asyncio.get_running_loop().call_soon(self._flush_outbox)
-            self._broadcast_updates(updates, sender)
-            return
-        if not self._outbox:
-            self._outbox_sender = sender
-        elif self._outbox_sender != sender:
-            self._outbox_sender = None
-        self._outbox.extend(updates)
-
-    def _flush_outbox(self) -> None:
-        self._relay_turn = False
-        updates, self._outbox = self._outbox, []
-        if updates:
-            self._broadcast_updates(updates, self._outbox_sender)
-
-    def _broadcast_updates(self, updates: list[bytes], sender: int | None) -> None:
-        merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
-        self.broadcast(create_update_message(merged), exclude=sender)
 
     def ask_peers_for_missing(self) -> None:
         """Soon, send every peer sync step 1: each answers with what we lack (debounced)."""
@@ -266,19 +208,14 @@ class Room:
         if not updates:
             return
         self.touch()
-        if self.peers:
-            self._relay(updates, origin)
-        if is_stored_here(origin):
-            for update in updates:
-                if self.persister is not None:
-                    self.persister.add(update)
-                if self._bus_member is not None:
-                    self._bus_member.publish(update)
+        self.extensions.update(self, updates, origin)
         before = self.playlist
         touched = touched_item_ids(events)
         self.playlist = reproject(self.doc, before, touched)
-        self.events.publish(diff(before, self.playlist, touched))
-        if not isinstance(origin, RepairOrigin):
+        changes = diff(before, self.playlist, touched)
+        if changes:
+            self.extensions.events(self, changes)
+        if origin.repair_after:
             self._repair_if_needed()
 
     def _repair_if_needed(self) -> None:
@@ -288,12 +225,6 @@ class Room:
                 log.info(
                     "room %s: repair %s %s (%s)", self.name, item.kind, item.item_id, item.detail
                 )
-
-    def _on_remote_update(self, update: bytes) -> None:
-        try:
-            self.apply_update(update, REMOTE)
-        except (ValueError, RuntimeError):
-            log.error("room %s: undecodable update from the bus; ignored", self.name)
 
 
 def _apply(doc: Doc, update: bytes) -> None:

@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .bus import UpdateBus
+from .consumers import BusLink, EventFeed, PeerRelay, Persistence
 from .events import Render
+from .extensions import ExtensionFactory, RoomExtension
 from .persistence import CompactionPolicy
 from .room import Room
 from .storage import DocumentStore
@@ -33,6 +35,20 @@ class RoomSettings:
     auto_sort_default: bool = False  # order mode of playlists whose document sets none
 
 
+def standard_extensions(
+    store: DocumentStore, settings: RoomSettings, bus: UpdateBus | None = None
+) -> list[RoomExtension]:
+    """The consumers every room has, in order: storage, relay, the bus, events."""
+    own: list[RoomExtension] = [
+        Persistence(store, batch_delay=settings.batch_delay, policy=settings.compaction),
+        PeerRelay(),
+    ]
+    if bus is not None:
+        own.append(BusLink(bus))
+    own.append(EventFeed())
+    return own
+
+
 class RoomManager:
     def __init__(
         self,
@@ -41,10 +57,15 @@ class RoomManager:
         *,
         bus: UpdateBus | None = None,
         settings: RoomSettings | None = None,
+        extensions: Sequence[ExtensionFactory] = (),
     ) -> None:
+        """``extensions``: what every room runs after its own four (storage, relay, bus,
+        events), in this order; each factory makes a room's instance (or returns a shared one).
+        """
         self._store = store
         self._render = render
         self._bus = bus
+        self._extensions = tuple(extensions)
         self.settings = settings or RoomSettings()
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Task[Room]] = {}
@@ -94,19 +115,17 @@ class RoomManager:
         try:
             stored = await self._store.load(name)
             room = Room(
-                name,
-                store=self._store,
-                render=self._render,
-                bus=self._bus,
-                batch_delay=self.settings.batch_delay,
-                policy=self.settings.compaction,
-                auto_sort_default=self.settings.auto_sort_default,
+                name, render=self._render, auto_sort_default=self.settings.auto_sort_default
             )
-            room.load(stored)
+            room.load(stored, self._extensions_for(room))
             self.rooms[name] = room
             return room
         finally:
             del self._loading[name]
+
+    def _extensions_for(self, room: Room) -> list[RoomExtension]:
+        own = standard_extensions(self._store, self.settings, self._bus)
+        return own + [factory(room) for factory in self._extensions]
 
     async def _reap_idle_rooms(self) -> None:
         interval = max(0.05, self.settings.idle_seconds / 4)

@@ -22,11 +22,10 @@ from pycrdt import (
 )
 
 from .origins import PeerOrigin
-from .room import Peer, Room
+from .room import EMPTY_UPDATE, Peer, Room
 
 MESSAGE_AUTH = 2
 MESSAGE_QUERY_AWARENESS = 3
-EMPTY_UPDATE = b"\x00\x00"
 
 
 class ProtocolError(ValueError):

@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from quart import Blueprint, Response, request, websocket
 from quart.wrappers.base import ClientDisconnectedError
@@ -25,6 +24,7 @@ from quart_cors import cors_exempt
 from api.validation import playlist_name
 from crdt.diff import snapshot
 from crdt.names import is_playlist_name
+from crdt.schema import utc_now_iso
 from server.engine.events import Listener, Message
 from server.engine.room import Room
 
@@ -62,7 +62,7 @@ def _subscribe(room: Room, since: int | None) -> tuple[Listener, list[Message]]:
 
 
 def _heartbeat() -> str:
-    return json.dumps({"type": "ping", "ts": datetime.now(UTC).isoformat()})
+    return json.dumps({"type": "ping", "ts": utc_now_iso()})
 
 
 # -- WebSocket ---------------------------------------------------------------

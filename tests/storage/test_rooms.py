@@ -21,9 +21,10 @@ from sqlalchemy import event
 from crdt import operations as ops
 from crdt.diff import Change
 from crdt.projection import project
+from crdt.schema import utc_now_iso
 from server.engine.origins import REMOTE, REST, PeerOrigin
 from server.engine.persistence import CompactionPolicy
-from server.engine.room import Room, utc_now_iso
+from server.engine.room import Room
 from server.engine.rooms import RoomManager, RoomSettings
 from server.engine.storage import Storage, StorageError
 
