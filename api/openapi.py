@@ -41,6 +41,7 @@ ERROR_MESSAGES = {
     "DATABASE_UNAVAILABLE": "The database does not answer",
     "HTTP_ERROR": "Any other HTTP error raised before a handler ran",
     "INTERNAL_ERROR": "Internal server error",
+    "FORBIDDEN": "The admin answers only on the server's own host (or to the admin role)",
 }
 
 EVENT_TYPES = (
@@ -359,6 +360,9 @@ MOUNTS = (
 )
 
 
+_SETTINGS = _obj(auto_sort_by_votes=_t("boolean", "Order by votes, highest first"))
+
+
 def _playlist_paths(m: _Mount) -> Json:
     """The routes of api/playlists.py, mounted at ``m``."""
 
@@ -424,6 +428,24 @@ def _playlist_paths(m: _Mount) -> Json:
                 "stop",
                 "Stop playback",
                 {"200": _ok('`{"status": "stopped"}`', _ref("Status"))},
+            ),
+        ),
+        f"{m.prefix}/settings/": _path(
+            list(m.parameters),
+            get=op(
+                "get_settings",
+                "The playlist's order mode",
+                {"200": _ok("`auto_sort_by_votes`: order by votes, then position", _SETTINGS)},
+            ),
+            patch=op(
+                "update_settings",
+                "Order by votes or by position (a change sends `playlist.updated`)",
+                {
+                    "200": _ok("The settings, as they are now", _SETTINGS),
+                    "400": _error("Invalid body", *BODY_ERRORS),
+                    "413": TOO_LARGE,
+                },
+                body=_body(_SETTINGS, "`auto_sort_by_votes`: true or false"),
             ),
         ),
         f"{m.prefix}/{{item_id}}/": _path(
@@ -595,12 +617,96 @@ def _service_paths() -> Json:
     }
 
 
+def _admin_paths() -> Json:
+    """api/admin.py: for the admin role, or the server's own host when auth is off."""
+    tag = "Admin"
+    forbidden = {
+        "403": _error("Not the admin role, or not from the server's own host", "FORBIDDEN")
+    }
+    name = _ref("PlaylistName", "parameters")
+    track = [_ref("TrackId", "parameters")]
+    item = [name, _ref("ItemId", "parameters")]
+    obj = _t("object")
+    bad = {"400": _error("Invalid body", *BODY_ERRORS), "413": TOO_LARGE}
+    missing = {"404": _error("No such track, playlist or item", "NOT_FOUND")}
+
+    def op(op_id: str, summary: str, responses: Json, **kwargs: Any) -> Json:
+        return _operation(tag, f"admin_{op_id}", summary, {**responses, **forbidden}, **kwargs)
+
+    return {
+        "/api/admin/tracks/": _path(
+            get=op("list_tracks", "The track library", {"200": _ok("Tracks by id", obj)}),
+            post=op(
+                "add_track",
+                "Add a track",
+                {"201": _ok("The new track", _ref("Track")), **bad},
+                body=_body(obj, "title, artist, album, duration_seconds, genre, cover_url?"),
+            ),
+        ),
+        "/api/admin/tracks/{track_id}/": _path(
+            track,
+            patch=op(
+                "edit_track",
+                "Edit a track",
+                {"200": _ok("The track", _ref("Track")), **bad, **missing},
+                body=_body(obj, "Only the fields given change"),
+            ),
+            delete=op(
+                "remove_track", "Remove a track", {"204": {"description": "Removed"}, **missing}
+            ),
+        ),
+        "/api/admin/playlists/": _path(
+            get=op(
+                "list_playlists", "Playlists: items, peers, stored size", {"200": _ok("Rows", obj)}
+            )
+        ),
+        "/api/admin/playlists/{name}/": _path(
+            [name],
+            delete=op(
+                "delete_playlist",
+                "Delete a playlist (emptied only, while clients are connected)",
+                {"204": {"description": "Deleted"}, "200": _ok("Emptied, kept", obj), **missing},
+            ),
+        ),
+        "/api/admin/playlists/{name}/export/": _path(
+            [name], get=op("export_playlist", "Export as JSON", {"200": _ok("The export", obj)})
+        ),
+        "/api/admin/playlists/{name}/import/": _path(
+            [name],
+            post=op(
+                "import_playlist",
+                "Replace a playlist with an export",
+                {"200": _ok("The playlist, as exported now", obj), **bad},
+                body=_body(obj, "An export"),
+            ),
+        ),
+        "/api/admin/playlists/{name}/items/{item_id}/": _path(
+            item,
+            delete=op(
+                "remove_item", "Remove an item", {"204": {"description": "Removed"}, **missing}
+            ),
+        ),
+        "/api/admin/playlists/{name}/items/{item_id}/reset-votes/": _path(
+            item,
+            post=op(
+                "reset_votes",
+                "Bring an item's votes to 0",
+                {"200": _ok("id, votes", obj), **missing},
+            ),
+        ),
+        "/api/admin/playlists/{name}/stop/": _path(
+            [name], post=op("stop", "Stop playback", {"200": _ok("Stopped", _ref("Status"))})
+        ),
+    }
+
+
 TAGS = (
     ("Tracks", "The read-only track library"),
     ("Default playlist", "The playlist named `default`"),
     ("Named playlists", "Any playlist, by name; created on first write"),
     ("Event stream", "Changes of a playlist as Server-Sent Events"),
     ("Service", "Health, the list of playlists, this document"),
+    ("Admin", "The track library, playlists and moderation (the seed's /admin/)"),
 )
 
 
@@ -611,6 +717,7 @@ def openapi_spec() -> dict[str, Any]:
     for mount in MOUNTS:
         paths[mount.stream] = _stream_path(mount)
     paths |= _service_paths()
+    paths |= _admin_paths()
     spec = {
         "openapi": "3.1.0",
         "info": {"title": "playsync", "version": "1", "description": DESCRIPTION},
