@@ -29,7 +29,7 @@ from crdt.projection import Playlist, project, reproject, touched_item_ids
 from crdt.repairs import needs_repair, repair
 from crdt.schema import items_map, utc_now_iso
 
-from .events import EventLog, Listener, Render
+from .events import EventLog, Listener, Message, Render
 from .extensions import ExtensionChain, RoomExtension
 from .origins import LOAD, REMOTE, REPAIR, Origin
 from .persistence import Persister
@@ -188,8 +188,13 @@ class Room:
         self._resync = None
         self.broadcast(create_sync_message(self.doc))
 
+    def snapshot_message(self) -> Message:
+        """The whole playlist as one ``playlist.updated`` at the current seq, for a new
+        listener or one that fell behind; rendered once per change, shared by all."""
+        return self.memo("snapshot", lambda playlist: self.events.render(snapshot(playlist)))
+
     def listen(self) -> Listener:
-        listener = Listener(lambda: self.events.render(snapshot(self.playlist)))
+        listener = Listener(self.snapshot_message)
         self.events.listeners.add(listener)
         self.touch()
         return listener

@@ -22,7 +22,6 @@ from quart.wrappers.base import ClientDisconnectedError
 from quart_cors import cors_exempt
 
 from api.validation import playlist_name
-from crdt.diff import snapshot
 from crdt.names import is_playlist_name
 from crdt.schema import utc_now_iso
 from server.engine.events import Listener, Message
@@ -54,10 +53,10 @@ def _subscribe(room: Room, since: int | None) -> tuple[Listener, list[Message]]:
     """Register a listener and return what it missed; no await in between."""
     listener = room.listen()
     if since is None:  # a fresh view: the playlist as it is now
-        return listener, [room.events.render(snapshot(room.playlist))]
+        return listener, [room.snapshot_message()]
     missed = room.events.missed_since(since)
     if missed is None:  # too old (or from before a restart): send the whole playlist
-        missed = [room.events.render(snapshot(room.playlist))]
+        missed = [room.snapshot_message()]
     return listener, missed
 
 
