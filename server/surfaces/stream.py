@@ -141,6 +141,12 @@ async def _forward(listener: Listener, heartbeat: float) -> None:
 # -- Server-Sent Events --------------------------------------------------------
 
 
+def _give_up(task: asyncio.Task | None, name: str) -> None:
+    log.info("event stream of %s: a listener stopped reading; closed", name)
+    if task is not None:
+        task.cancel()
+
+
 def _sse(message: Message | None, *, event: str | None = None, data: str = "") -> str:
     if message is not None:
         return f"event: {message.type}\nid: {message.seq}\ndata: {message.text}\n\n"
@@ -156,17 +162,29 @@ async def events_sse(name: str):
     listener, missed = _subscribe(room, since)
     heartbeat = state.settings.heartbeat_seconds
 
-    async def body() -> AsyncIterator[str]:
-        try:
-            yield _sse(None, event="connection.established", data=CONNECTED)
-            for message in missed:
+    async def events() -> AsyncIterator[str]:
+        yield _sse(None, event="connection.established", data=CONNECTED)
+        for message in missed:
+            yield _sse(message)
+        while True:
+            message = await listener.next(heartbeat)
+            if message is None:
+                yield _sse(None, event="ping", data=_heartbeat())
+            else:
                 yield _sse(message)
-            while True:
-                message = await listener.next(heartbeat)
-                if message is None:
-                    yield _sse(None, event="ping", data=_heartbeat())
-                else:
-                    yield _sse(message)
+
+    async def body() -> AsyncIterator[str]:
+        """``events()``, each chunk taken by the client within ``SEND_TIMEOUT`` or the
+        response is cancelled: a reader that stops reading must not hold its playlist."""
+        sending = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        try:
+            async for chunk in events():
+                watchdog = loop.call_later(SEND_TIMEOUT, _give_up, sending, name)
+                try:
+                    yield chunk
+                finally:
+                    watchdog.cancel()
         finally:
             room.unlisten(listener)
 

@@ -96,3 +96,35 @@ async def test_the_server_answers_others_while_a_listener_is_stuck(make_server):
     finally:
         sock.close()
         await asyncio.wait_for(stuck.close(), 5)
+
+
+async def test_an_sse_listener_that_never_reads_is_closed_and_its_playlist_released(make_server):
+    proc = make_server(PLAYSYNC_IDLE_SECONDS="0.5")
+    name = unique_name("deaf-sse")
+    log = LogWindow(proc)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, ("127.0.0.1", proc.port))
+    request = f"GET /api/playlists/{name}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    await loop.sock_sendall(sock, request.encode())
+    try:
+        async with (
+            httpx.AsyncClient(base_url=proc.base_url, timeout=30) as client,
+            ypeer(proc.ws_url, name) as peer,
+        ):
+            item_id = peer.add(1, 1.0, added_by="z" * 1000)
+            for _ in range(6000):
+                peer.vote(item_id)
+            await wait_rest(
+                Rest(client, name), lambda items: bool(items) and items[0]["votes"] == 6000, 60
+            )
+        async with asyncio.timeout(40):  # closed within 30 s of its last read
+            while "a listener stopped reading" not in log.text():
+                await asyncio.sleep(0.2)
+            while f"room {name} unloaded" not in log.text():
+                await asyncio.sleep(0.2)
+    finally:
+        sock.close()
+    log.assert_clean()
