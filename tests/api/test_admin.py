@@ -291,3 +291,33 @@ def test_the_admin_page_is_served(public):
     page = public.get("/admin/")
     assert page.status_code == 200 and "playsync admin" in page.text
     assert public.get("/admin/admin.js").status_code == 200
+
+
+async def test_a_yjs_peer_sees_moderation_and_an_import(admin_server):
+    playlist = name()
+    async with (
+        httpx.AsyncClient(base_url=admin_server.base_url, timeout=30) as client,
+        ypeer(admin_server.ws_url, playlist) as peer,
+    ):
+        rest = Rest(client, playlist)
+        a = await rest.add(13)
+        b = await rest.add(14)
+        peer.vote(a["id"], 2)
+        await peer.wait_until(lambda: peer.item(b["id"]) is not None)
+        async with asyncio.timeout(10):
+            while (await rest.get(a["id"]))["votes"] != 2:
+                await asyncio.sleep(0.05)
+        base = f"/api/admin/playlists/{playlist}"
+        await client.post(f"{base}/items/{a['id']}/reset-votes/")
+        await peer.wait_until(lambda: peer.votes(a["id"]) == 0)
+        await client.delete(f"{base}/items/{b['id']}/")
+        await peer.wait_until(lambda: peer.item(b["id"]) is None)
+        # The peer's own vote key still counts: a vote after the reset is +1.
+        peer.vote(a["id"], 1)
+        async with asyncio.timeout(10):
+            while (await rest.get(a["id"]))["votes"] != 1:
+                await asyncio.sleep(0.05)
+        export = (await client.get(f"{base}/export/")).json()
+        export["items"].append({"id": "imported", "track_id": 15, "position": 9.0, "votes": 4})
+        assert (await client.post(f"{base}/import/", json=export)).status_code == 200
+        await peer.wait_until(lambda: peer.votes("imported") == 4 and peer.votes(a["id"]) == 1)
