@@ -20,6 +20,7 @@ from .engine.persistence import CompactionPolicy
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
+from .surfaces.admin_page import admin_page
 from .surfaces.admission import register_websocket_admission
 from .surfaces.context import EXTENSION, AppState
 from .surfaces.stream import stream
@@ -55,6 +56,7 @@ def create_app(
     app.register_blueprint(stream)
     register_websocket_admission(app)  # origin and per-address checks of /ws/ handshakes
     app.register_blueprint(web)
+    app.register_blueprint(admin_page)
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()
@@ -67,6 +69,7 @@ def create_app(
             idle_seconds=settings.idle_seconds,
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
+            auto_sort_default=settings.auto_sort_by_votes,
         ),
     )
     state = AppState(

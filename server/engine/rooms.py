@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .bus import UpdateBus
@@ -32,6 +32,7 @@ class RoomSettings:
     idle_seconds: float = 60.0
     batch_delay: float = 0.1
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
+    auto_sort_default: bool = False  # order mode of playlists whose document sets none
 
 
 def standard_extensions(
@@ -113,7 +114,9 @@ class RoomManager:
     async def _load(self, name: str) -> Room:
         try:
             stored = await self._store.load(name)
-            room = Room(name, render=self._render)
+            room = Room(
+                name, render=self._render, auto_sort_default=self.settings.auto_sort_default
+            )
             room.load(stored, self._extensions_for(room))
             self.rooms[name] = room
             return room
@@ -133,12 +136,33 @@ class RoomManager:
                 if room.idle and now - room.last_active >= self.settings.idle_seconds:
                     await self._unload(name)
 
-    async def _unload(self, name: str, *, force: bool = False) -> None:
+    async def unload(self, name: str, *, then: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Unload an idle room now; ``then`` runs after its close, before anyone can load
+        it again (the admin drops a playlist's storage there). False if it is in use."""
+        room = self.rooms.get(name)
+        if (room is not None and not room.idle) or name in self._loading or name in self._closing:
+            return False
+        if room is None:
+            if then is not None:
+                await then()
+            return True
+        await self._unload(name, then=then)
+        return name not in self.rooms
+
+    async def _close(self, room: Room, then: Callable[[], Awaitable[None]] | None) -> bool:
+        closed = await room.close()
+        if closed and then is not None:
+            await then()
+        return closed
+
+    async def _unload(
+        self, name: str, *, force: bool = False, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         room = self.rooms.get(name)
         if room is None or (not force and not room.idle):
             return
         del self.rooms[name]  # no new user can find it from here on
-        task = asyncio.create_task(room.close(), name=f"close:{name}")
+        task = asyncio.create_task(self._close(room, then), name=f"close:{name}")
         self._closing[name] = task
         try:
             closed = await asyncio.shield(task)
