@@ -14,6 +14,7 @@ from ipaddress import ip_address
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_request, document_response, tag_blueprint
 
 from crdt import operations as ops
 from crdt.projection import Playlist
@@ -25,10 +26,25 @@ from server.surfaces.context import app_state
 
 from . import admin_forms as forms
 from . import validation
-from .errors import ApiError, NotFound
+from .errors import ApiError, ErrorCode, NotFound
+from .models import (
+    AdminPlaylistList,
+    NewTrack,
+    NoContent,
+    PlaylistCleared,
+    PlaylistExport,
+    PlaylistImport,
+    Status,
+    Track,
+    TrackArray,
+    TrackPatch,
+    VotesReset,
+)
+from .openapi import document_errors
 from .serializers import iso, track_copy, track_json
 
 admin = Blueprint("admin", __name__)
+tag_blueprint(admin, ["Admin"])
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
@@ -36,7 +52,21 @@ PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 class Forbidden(ApiError):
     status = 403
-    code = "FORBIDDEN"
+    code = ErrorCode.FORBIDDEN
+
+
+# Every route of the blueprint: require_admin runs before each.
+ADMIN_ONLY = document_errors(
+    403,
+    ErrorCode.FORBIDDEN,
+    description="With access control off: not from the server's own host (a proxy header, "
+    "another address or another Host); with it on: not the admin role",
+)
+BAD_BODY = document_errors(
+    400, ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR, description="Invalid body"
+)
+UNKNOWN_TRACK = document_errors(404, ErrorCode.NOT_FOUND, description="No track has this id")
+UNKNOWN_ITEM = document_errors(404, ErrorCode.NOT_FOUND, description="No item has this id")
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -86,13 +116,21 @@ async def _write(room: Room, fn, *args: Any) -> None:
 
 
 @admin.get("/tracks/")
+@document_response(TrackArray)
+@ADMIN_ONLY
 async def list_tracks():
+    """The track library, by id"""
     library = app_state().library
     return jsonify([track_json(t) for t in sorted(library.all(), key=lambda t: t.id)])
 
 
 @admin.post("/tracks/")
+@document_request(NewTrack)
+@document_response(Track, 201)
+@BAD_BODY
+@ADMIN_ONLY
 async def add_track():
+    """Add a track to the library"""
     state = app_state()
     fields = forms.track_fields(await validation.json_object(), partial=False)
     track = await store.add_track(state.storage, fields)
@@ -103,7 +141,17 @@ async def add_track():
 
 
 @admin.patch("/tracks/<int(signed=True):track_id>/")
+@document_request(TrackPatch)
+@document_response(Track)
+@BAD_BODY
+@UNKNOWN_TRACK
+@ADMIN_ONLY
 async def edit_track(track_id: int):
+    """Edit a track
+
+    Items of this track show the new fields at once. An unknown track is a 404 before the
+    body is read.
+    """
     state = app_state()
     if state.library.get(track_id) is None:
         raise NotFound("Track not found", details={"id": track_id})
@@ -116,8 +164,14 @@ async def edit_track(track_id: int):
 
 
 @admin.delete("/tracks/<int(signed=True):track_id>/")
+@document_response(NoContent, 204)
+@UNKNOWN_TRACK
+@ADMIN_ONLY
 async def remove_track(track_id: int):
-    """Items of this track stay in their playlists and show their own copy of it."""
+    """Remove a track from the library
+
+    Items of this track stay in their playlists and show their own copy of it.
+    """
     state = app_state()
     if not await store.delete_track(state.storage, track_id):
         raise NotFound("Track not found", details={"id": track_id})
@@ -129,7 +183,10 @@ async def remove_track(track_id: int):
 
 
 @admin.get("/playlists/")
+@document_response(AdminPlaylistList)
+@ADMIN_ONLY
 async def list_playlists():
+    """List the playlists, by name, with their items, peers online and stored size"""
     state = app_state()
     stored = {row.name: row for row in await state.storage.list_playlists()}
     result = []
@@ -153,11 +210,17 @@ async def list_playlists():
 
 
 @admin.delete("/playlists/<name>/")
+@document_response(NoContent, 204)
+@document_response(PlaylistCleared)
+@ADMIN_ONLY
 async def delete_playlist(name: str):
-    """Empty the playlist through its room (every client sees it go); then, if nobody is
+    """Delete a playlist (emptied only, while clients are connected to it)
+
+    Empty the playlist through its room (every client sees it go); then, if nobody is
     connected to it, drop it from storage (204). With clients connected it stays, empty
-    (200 ``{"status": "cleared"}``): dropping a document under its peers would let their
-    next update come back without the history it builds on."""
+    (200 `{"status": "cleared"}`): dropping a document under its peers would let their
+    next update come back without the history it builds on.
+    """
     state = app_state()
     name = validation.playlist_name(name)
     async with state.rooms.use(name) as room:
@@ -191,7 +254,13 @@ def export_json(name: str, playlist: Playlist) -> dict[str, Any]:
 
 
 @admin.get("/playlists/<name>/export/")
+@document_response(PlaylistExport)
+@ADMIN_ONLY
 async def export_playlist(name: str):
+    """Export a playlist as JSON
+
+    Sent as an attachment (`Content-Disposition`) named after the playlist.
+    """
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         response = jsonify(export_json(name, room.playlist))
@@ -222,8 +291,23 @@ def _replace_with(doc, imported: forms.ImportedPlaylist, writer_key: str, copies
 
 
 @admin.post("/playlists/<name>/import/")
+@document_request(PlaylistImport)
+@document_response(PlaylistExport)
+@document_errors(
+    400,
+    ErrorCode.INVALID_JSON,
+    ErrorCode.VALIDATION_ERROR,
+    ErrorCode.TRACK_NOT_FOUND,
+    description="Invalid export, or an item of a track not in the library "
+    '(details `{"track_id": N}`)',
+)
+@ADMIN_ONLY
 async def import_playlist(name: str):
-    """Replace the playlist's items, playback and settings with an export's."""
+    """Replace a playlist with an export
+
+    The playlist's items, playback and settings become the export's; the answer is the
+    playlist exported again.
+    """
     state = app_state()
     name = validation.playlist_name(name)
     imported = forms.imported_playlist(await validation.json_object(), state.settings.max_items)
@@ -232,7 +316,9 @@ async def import_playlist(name: str):
         track = state.library.get(item.track_id)
         if track is None:
             raise ApiError(
-                "Track not found", code="TRACK_NOT_FOUND", details={"track_id": item.track_id}
+                "Track not found",
+                code=ErrorCode.TRACK_NOT_FOUND,
+                details={"track_id": item.track_id},
             )
         copies[item.track_id] = track_copy(track)
     async with state.rooms.use(name) as room:
@@ -249,7 +335,11 @@ def _existing(room: Room, item_id: str) -> None:
 
 
 @admin.delete("/playlists/<name>/items/<item_id>/")
+@document_response(NoContent, 204)
+@UNKNOWN_ITEM
+@ADMIN_ONLY
 async def remove_item(name: str, item_id: str):
+    """Remove an item (stops playback if it was playing)"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
         await _write(room, ops.remove_item, item_id)
@@ -257,7 +347,11 @@ async def remove_item(name: str, item_id: str):
 
 
 @admin.post("/playlists/<name>/items/<item_id>/reset-votes/")
+@document_response(VotesReset)
+@UNKNOWN_ITEM
+@ADMIN_ONLY
 async def reset_votes(name: str, item_id: str):
+    """Bring an item's votes to 0 (votes after it count from there)"""
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
@@ -267,7 +361,10 @@ async def reset_votes(name: str, item_id: str):
 
 
 @admin.post("/playlists/<name>/stop/")
+@document_response(Status)
+@ADMIN_ONLY
 async def stop(name: str):
+    """Stop playback: `{"status": "stopped"}`"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         await _write(room, ops.stop)
     return jsonify({"status": "stopped"})

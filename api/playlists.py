@@ -33,6 +33,8 @@ from .models import (
     PlaylistItem,
     PlaylistItemList,
     PlaylistItemPatch,
+    PlaylistSettings,
+    SettingsPatch,
     Status,
     Vote,
 )
@@ -192,13 +194,25 @@ def _settings_json(room: Room) -> dict[str, bool]:
 
 
 @playlist.get("/settings/")
+@document_response(PlaylistSettings)
 async def get_settings(name: str):
+    """The playlist's settings: its order mode"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         return jsonify(_settings_json(room))
 
 
 @playlist.patch("/settings/")
+@document_request(SettingsPatch)
+@document_response(PlaylistSettings)
+@document_errors(
+    400, ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR, description="Invalid body"
+)
 async def update_settings(name: str):
+    """Order by votes or by position
+
+    A change of order mode sends `playlist.updated` (the whole playlist, in its new order);
+    the answer is the settings as they are now.
+    """
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         enabled = validation.auto_sort(await validation.json_object())
         if enabled is not None:

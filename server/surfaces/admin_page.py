@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from quart import Blueprint, Response, send_from_directory
+from quart_schema import hide
 
 admin_page = Blueprint("admin_page", __name__)
 
@@ -27,15 +28,18 @@ async def _file(name: str, mimetype: str) -> Response:
 
 
 @admin_page.get("/admin/")
+@hide  # the admin page, not the API (its API is /api/admin/): not in the OpenAPI document
 async def page() -> Response:
     return await _file("index.html", "text/html")
 
 
 @admin_page.get("/admin/admin.js")
+@hide
 async def script() -> Response:
     return await _file("admin.js", "text/javascript")
 
 
 @admin_page.get("/admin/admin.css")
+@hide
 async def styles() -> Response:
     return await _file("admin.css", "text/css")
