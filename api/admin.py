@@ -46,6 +46,9 @@ from .serializers import iso, track_copy, track_json
 admin = Blueprint("admin", __name__)
 tag_blueprint(admin, ["Admin"])
 
+# What the tracks.id column holds (a 32-bit INTEGER on PostgreSQL): no track has another id,
+# and the database refuses to compare with one.
+TRACK_IDS = range(-(2**31), 2**31)
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
@@ -173,7 +176,7 @@ async def remove_track(track_id: int):
     Items of this track stay in their playlists and show their own copy of it.
     """
     state = app_state()
-    if not await store.delete_track(state.storage, track_id):
+    if track_id not in TRACK_IDS or not await store.delete_track(state.storage, track_id):
         raise NotFound("Track not found", details={"id": track_id})
     state.library.remove(track_id)
     return Response(status=204)

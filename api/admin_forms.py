@@ -48,9 +48,9 @@ def _duration(value: Any) -> int:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
+        or not 0 < value <= DURATION_MAX  # first: an int too big for a float is out of range
         or not math.isfinite(value)
         or not float(value).is_integer()
-        or not 0 < value <= DURATION_MAX
     ):
         raise ValidationError(
             f"duration_seconds must be a whole number of seconds, 1 to {DURATION_MAX}",
@@ -146,7 +146,8 @@ def _imported_item(raw: Any, index: int) -> ImportedItem:
 
 def imported_playlist(body: dict[str, Any], max_items: int) -> ImportedPlaylist:
     """An export (``GET …/export``) to load into a playlist; checked whole before any write."""
-    if body.get("version", EXPORT_VERSION) != EXPORT_VERSION:
+    version = body.get("version", EXPORT_VERSION)
+    if isinstance(version, bool) or version != EXPORT_VERSION:  # true == 1 in Python
         raise ValidationError(
             f"Only export version {EXPORT_VERSION} can be imported",
             details={"version": body.get("version")},
@@ -164,12 +165,16 @@ def imported_playlist(body: dict[str, Any], max_items: int) -> ImportedPlaylist:
         if len(set(values)) != len(values):
             raise ValidationError(f"Two items share a {field}", details={"field": field})
     now_playing = body.get("now_playing")
-    if now_playing is not None and now_playing not in {item.id for item in items}:
+    if now_playing is not None and (
+        not isinstance(now_playing, str) or now_playing not in {item.id for item in items}
+    ):
         raise ValidationError(
             "now_playing must name an imported item", details={"now_playing": now_playing}
         )
-    settings = body.get("settings") or {}
-    if not isinstance(settings, dict):
+    settings = body.get("settings")
+    if settings is None:
+        settings = {}
+    if not isinstance(settings, dict):  # false, 0, "" or [] too: not "no settings"
         raise ValidationError("settings must be an object")
     auto_sort = settings.get("auto_sort_by_votes")
     if auto_sort is not None and not isinstance(auto_sort, bool):

@@ -338,8 +338,13 @@ class PlaysyncOpenAPI(OpenAPIProvider):
                 paths.setdefault(path, {})[method] = operation
 
 
+# Where else an item created at a path is addressed: the admin's moderation of it.
+ITEMS_ALSO_UNDER = {"/api/playlists/{name}/": ("/api/admin/playlists/{name}/items/",)}
+
+
 def _add_links(paths: Json) -> None:
-    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``).
+    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``,
+    and the same under :data:`ITEMS_ALSO_UNDER`).
 
     The created item's ``id`` fills ``item_id``; the other path parameters are the request's.
     Clients and schemathesis's stateful phase follow them.
@@ -351,8 +356,12 @@ def _add_links(paths: Json) -> None:
                 continue
             links = {}
             for other_path, other_item in paths.items():
-                rest = other_path.removeprefix(path)
-                if other_path == rest or not rest.startswith("{item_id}"):
+                prefixes = (path, *ITEMS_ALSO_UNDER.get(path, ()))
+                if not any(
+                    other_path != other_path.removeprefix(prefix)
+                    and other_path.removeprefix(prefix).startswith("{item_id}")
+                    for prefix in prefixes
+                ):
                     continue
                 for other in other_item.values():
                     parameters = {

@@ -102,6 +102,7 @@ def test_an_edited_track_shows_in_playlist_items_at_once(admin, public):
         {"duration_seconds": 1.5},
         {"duration_seconds": "200"},
         {"duration_seconds": True},
+        {"duration_seconds": 10**400},
         {"cover_url": "javascript:alert(1)"},
         {"cover_url": 5},
         {"artist": None},
@@ -120,6 +121,8 @@ def test_malformed_json_and_unknown_tracks(admin):
     response = admin.post("/tracks/", content=b"{", headers={"Content-Type": "application/json"})
     assert_error(response, 400, "INVALID_JSON")
     assert_error(admin.patch("/tracks/99999/", json={"title": "x"}), 404, "NOT_FOUND")
+    # An id no database column can hold is no track either (not a database error).
+    assert_error(admin.delete(f"/tracks/{10**20}/"), 404, "NOT_FOUND")
 
 
 # -- playlists -------------------------------------------------------------------------------
@@ -198,6 +201,7 @@ def test_export_then_import_into_another_playlist_gives_the_same_playlist(admin,
             ]
         },
         {"items": [{"id": "x", "track_id": 1, "position": 1}], "now_playing": "z"},
+        {"items": [{"id": "x", "track_id": 1, "position": 1}], "now_playing": ["x"]},
         {"items": [{"id": "x", "track_id": 1, "position": 1, "added_by": "a" * 101}]},
         {"version": 2, "items": []},
     ],
