@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Quart, request
 
+from .admin import admin
 from .auth import register_auth
 from .errors import BODY_METHODS, register_error_handlers
 from .meta import meta
@@ -29,6 +30,7 @@ def register_api(app: Quart) -> None:
     register_auth(app)  # after the body is read: see read_whole_body
     app.register_blueprint(meta)
     app.register_blueprint(tracks, url_prefix="/api/tracks")
+    app.register_blueprint(admin, url_prefix="/api/admin")
     # One blueprint, two mounts: the default playlist and any named one.
     app.register_blueprint(
         playlist, url_prefix="/api/playlist", url_defaults={"name": "default"}, name="default"

@@ -23,7 +23,7 @@ from quart import Quart, g, request
 from server.engine.auth import Forbidden, Grant, Role, Unauthenticated
 from server.surfaces.context import app_state
 
-from .errors import ApiError, error_response
+from .errors import ApiError, ErrorCode, error_response
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/docs/"})
 # EventSource cannot set headers: the SSE stream also takes ``?token=`` (as the WebSockets do).
@@ -34,12 +34,12 @@ ADMIN_PATH = "/api/admin"
 
 class Unauthorized(ApiError):
     status = 401
-    code = "UNAUTHORIZED"
+    code = ErrorCode.UNAUTHORIZED
 
 
 class AccessDenied(ApiError):
     status = 403
-    code = "FORBIDDEN"
+    code = ErrorCode.FORBIDDEN
 
 
 def bearer_token() -> str | None:
@@ -184,8 +184,8 @@ def document_security(spec: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             for status, code, message in (
-                ("401", "UNAUTHORIZED", "No valid token"),
-                ("403", "FORBIDDEN", "The token does not allow this"),
+                ("401", ErrorCode.UNAUTHORIZED, "No valid token"),
+                ("403", ErrorCode.FORBIDDEN, "The token does not allow this"),
             ):
                 if status in responses:
                     _also_code(responses[status], code, message)

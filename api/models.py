@@ -21,6 +21,7 @@ from crdt import diff
 from crdt.names import PLAYLIST_NAME
 from crdt.schema import DEFAULT_ADDED_BY
 
+from .admin_forms import COVER_URL_MAX, DURATION_MAX, EXPORT_VERSION, ID_MAX, TEXT_FIELDS, TIME_MAX
 from .errors import ErrorCode
 from .pagination import MAX_PAGE_SIZE
 from .validation import ADDED_BY_MAX
@@ -139,6 +140,77 @@ class PlaylistSummaryList(RootModel[list[PlaylistSummary] | PlaylistSummaryPage]
     """A JSON array of playlists; a `PlaylistSummaryPage` when paginated."""
 
 
+class PlaylistSettings(Response):
+    """A playlist's settings (the document's `settings` map)."""
+
+    auto_sort_by_votes: bool = Field(
+        description="Lists and `playlist.updated` order items by votes, highest first, then "
+        "position, then id"
+    )
+
+
+# -- responses of the admin API (api/admin.py) ---------------------------------------------
+
+
+class TrackArray(RootModel[list[Track]]):
+    """A JSON array of tracks, by id (never paginated)."""
+
+
+class AdminPlaylist(Response):
+    """A playlist as the admin sees it."""
+
+    name: str = Field(pattern=PLAYLIST_NAME.pattern)
+    items: int = Field(ge=0, description="Items in the playlist")
+    peers: int = Field(ge=0, description="Yjs peers connected to this server process")
+    listeners: int = Field(ge=0, description="Event-stream listeners on this server process")
+    stored_bytes: int = Field(ge=0, description="Stored size: snapshot plus updates since")
+    auto_sort_by_votes: bool
+    created_at: datetime | None = Field(description="null while not yet stored")
+    updated_at: datetime | None = Field(description="null while not yet stored")
+
+
+class AdminPlaylistList(RootModel[list[AdminPlaylist]]):
+    """A JSON array of playlists, by name (never paginated)."""
+
+
+class PlaylistCleared(Response):
+    """Emptied but kept: clients are connected to it (dropping its history under them would
+    let their next update come back without what it builds on)."""
+
+    status: Literal["cleared"]
+    connected: int = Field(ge=0, description="Peers and listeners connected to it")
+
+
+class ExportedItem(Response):
+    """An item of an export: what the document holds, votes as their total."""
+
+    id: str
+    track_id: int
+    position: float
+    votes: int
+    added_by: str
+    added_at: str = Field(description="ISO-8601 UTC")
+    played_at: str | None = Field(description="ISO-8601, or null")
+
+
+class PlaylistExport(Response):
+    """A playlist as JSON, what `POST …/import/` reads back."""
+
+    version: Literal[1] = Field(description="The export format's version")
+    name: str = Field(pattern=PLAYLIST_NAME.pattern)
+    exported_at: str = Field(description="ISO-8601 UTC")
+    settings: PlaylistSettings
+    now_playing: str | None = Field(description="The id of the item playing, or null")
+    items: list[ExportedItem] = Field(description="By position, ties by id")
+
+
+class VotesReset(Response):
+    """The item's votes after the reset."""
+
+    id: str
+    votes: int
+
+
 class ErrorDetail(Response):
     code: ErrorCode
     message: str
@@ -254,6 +326,105 @@ class Vote(Request):
     """+1 or -1; there is no floor."""
 
     direction: Literal["up", "down"]
+
+
+class SettingsPatch(Request):
+    """Only the settings given change; an empty body changes nothing. Any other key is a 400."""
+
+    model_config = ConfigDict(extra="forbid")
+    body_required: ClassVar[bool] = False
+
+    auto_sort_by_votes: bool | None = Field(
+        None, description="Order by votes (`true`) or by position (`false`)"
+    )
+
+
+# -- requests of the admin API (api/admin.py, validated by api/admin_forms.py) ---------------
+
+# The text fields are checked with their spaces stripped: the document cannot say that, so
+# their lengths are in the descriptions only (a longer string with spaces around may pass).
+_TEXT = "Not empty; at most {} characters, leading and trailing spaces removed"
+COVER_URL = r"^(?:https?://|/|$)"
+_COVER_URL_TEXT = (
+    f"An http(s) URL or a path, at most {COVER_URL_MAX} characters; null or empty: no cover"
+)
+_IGNORED = "Ignored: a track as the API sends it can be sent back"
+Ignored = Annotated[Any, WithJsonSchema({})]
+
+
+class NewTrack(Request):
+    """A track for the library; it gets the next free id. Any other key is a 400."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["title"]))
+    artist: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["artist"]))
+    album: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["album"]))
+    duration_seconds: int = Field(gt=0, le=DURATION_MAX)
+    genre: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["genre"]))
+    cover_url: str | None = Field(
+        None, max_length=COVER_URL_MAX, pattern=COVER_URL, description=_COVER_URL_TEXT
+    )
+    id: Ignored = Field(None, description=_IGNORED)
+    duration_formatted: Ignored = Field(None, description=_IGNORED)
+    created_at: Ignored = Field(None, description=_IGNORED)
+
+
+def _nothing_required(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+
+
+class TrackPatch(Request):
+    """Only the fields given change (none may be null but `cover_url`). Any other key is a
+    400."""
+
+    # Fields without a default (a null default would not fit their schema), none required.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_nothing_required)
+    body_required: ClassVar[bool] = False
+
+    title: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["title"]))
+    artist: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["artist"]))
+    album: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["album"]))
+    duration_seconds: int = Field(gt=0, le=DURATION_MAX)
+    genre: str = Field(min_length=1, description=_TEXT.format(TEXT_FIELDS["genre"]))
+    cover_url: str | None = Field(
+        None, max_length=COVER_URL_MAX, pattern=COVER_URL, description=_COVER_URL_TEXT
+    )
+    id: Ignored = Field(None, description=_IGNORED)
+    duration_formatted: Ignored = Field(None, description=_IGNORED)
+    created_at: Ignored = Field(None, description=_IGNORED)
+
+
+VOTES_MAX = 2**31
+
+
+class ImportItem(Request):
+    """An item of an export; its id is kept."""
+
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    track_id: TrackRef = Field(description="A library track; each track once")
+    position: float = Field(ge=-FLOAT_MAX, le=FLOAT_MAX)
+    votes: int = Field(0, ge=-VOTES_MAX, le=VOTES_MAX, description="The item's total")
+    added_by: str = Field(DEFAULT_ADDED_BY, max_length=ADDED_BY_MAX)
+    added_at: str = Field("", max_length=TIME_MAX, description="ISO-8601 UTC; empty: now")
+    played_at: str | None = Field(None, max_length=TIME_MAX, description="ISO-8601, or null")
+
+
+class ImportSettings(Request):
+    auto_sort_by_votes: bool | None = Field(None, description="null: unchanged")
+
+
+class PlaylistImport(Request):
+    """An export (`GET …/export/`): it replaces the playlist's items, playback and settings,
+    checked whole before anything is written."""
+
+    version: Literal[1] = Field(EXPORT_VERSION, description="The export format's version")
+    items: list[ImportItem] = Field(
+        description="At most the server's `max_items` (1000 unless configured); ids and "
+        "track ids each once"
+    )
+    now_playing: str | None = Field(None, description="The id of an imported item, or null")
+    settings: ImportSettings | None = None
 
 
 # -- query strings ----------------------------------------------------------------------------

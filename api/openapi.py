@@ -80,11 +80,19 @@ TAGS = (
     Tag("Named playlists", "Any playlist, by name; created on first write"),
     Tag("Event stream", "Changes of a playlist as Server-Sent Events"),
     Tag("Service", "Health, the list of playlists, this document"),
+    Tag(
+        "Admin",
+        "The track library, playlists and moderation (the seed's `/admin/`): for the admin "
+        "role, or with access control off for requests from the server's own host",
+    ),
 )
 
 # The playlist blueprint is mounted twice (api/__init__.py): each mount is its own tag,
 # and its operationIds start with the mount's name.
 MOUNT_TAGS = {"default": "Default playlist", "named": "Named playlists"}
+# Blueprints whose view names repeat other routes' (``list_tracks``, ``stop``): their
+# operationIds start with the blueprint's name instead.
+PREFIXED_BLUEPRINTS = frozenset({"admin"})
 
 PATH_PARAMETERS: dict[str, Json] = {
     "name": {
@@ -137,7 +145,7 @@ def _names_a_playlist(method: str, rule: Rule) -> bool:
 
 
 def _loads_a_playlist(method: str, rule: Rule) -> bool:
-    return rule.rule.startswith(("/api/playlist", "/api/stream"))
+    return rule.rule.startswith(("/api/playlist", "/api/stream", "/api/admin/"))
 
 
 SHARED_ERRORS: tuple[SharedError, ...] = (
@@ -248,6 +256,8 @@ class PlaysyncOpenAPI(OpenAPIProvider):
         mount = rule.endpoint.split(".", 1)[0] if "." in rule.endpoint else None
         prefix = "named" if _names_a_playlist("", rule) else None
         prefix = prefix or ("default" if "name" in (rule.defaults or {}) else None)
+        if mount in PREFIXED_BLUEPRINTS:
+            prefix = mount
         errors = getattr(func, _ERRORS_ATTRIBUTE, [])
         for operations in paths.values():
             for method, operation in list(operations.items()):
@@ -328,8 +338,13 @@ class PlaysyncOpenAPI(OpenAPIProvider):
                 paths.setdefault(path, {})[method] = operation
 
 
+# Where else an item created at a path is addressed: the admin's moderation of it.
+ITEMS_ALSO_UNDER = {"/api/playlists/{name}/": ("/api/admin/playlists/{name}/items/",)}
+
+
 def _add_links(paths: Json) -> None:
-    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``).
+    """OpenAPI links from each 201 to the operations on what it created (``{path}{item_id}/…``,
+    and the same under :data:`ITEMS_ALSO_UNDER`).
 
     The created item's ``id`` fills ``item_id``; the other path parameters are the request's.
     Clients and schemathesis's stateful phase follow them.
@@ -341,8 +356,12 @@ def _add_links(paths: Json) -> None:
                 continue
             links = {}
             for other_path, other_item in paths.items():
-                rest = other_path.removeprefix(path)
-                if other_path == rest or not rest.startswith("{item_id}"):
+                prefixes = (path, *ITEMS_ALSO_UNDER.get(path, ()))
+                if not any(
+                    other_path != other_path.removeprefix(prefix)
+                    and other_path.removeprefix(prefix).startswith("{item_id}")
+                    for prefix in prefixes
+                ):
                     continue
                 for other in other_item.values():
                     parameters = {

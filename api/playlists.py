@@ -16,6 +16,7 @@ from quart import Blueprint, Response, current_app, jsonify
 from quart_schema import document_querystring, document_request, document_response
 
 from crdt import operations as ops
+from crdt import schema as s
 from crdt.projection import Item
 from crdt.schema import utc_now_iso
 from server.engine.origins import REST
@@ -32,6 +33,8 @@ from .models import (
     PlaylistItem,
     PlaylistItemList,
     PlaylistItemPatch,
+    PlaylistSettings,
+    SettingsPatch,
     Status,
     Vote,
 )
@@ -61,7 +64,7 @@ def _existing(room: Room, item_id: str) -> Item:
 
 async def _write(room: Room, fn, *args, **kwargs) -> None:
     try:
-        room.transact(REST, fn, *args, **kwargs)
+        room.transact(REST, _with_settings, fn, *args, **kwargs)
     except (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit):
         raise
     except BaseException as exc:
@@ -75,6 +78,14 @@ async def _write(room: Room, fn, *args, **kwargs) -> None:
     await room.persisted()
 
 
+def _with_settings(doc, fn, *args, **kwargs) -> None:
+    """Run ``fn``; a playlist's first REST write also stores the server's default order
+    mode, so Yjs clients read the mode from the document like everyone else."""
+    fn(doc, *args, **kwargs)
+    if s.items_map(doc):  # nothing stored yet for an empty playlist: no playlist to create
+        ops.ensure_settings(doc, app_state().settings.auto_sort_by_votes)
+
+
 @playlist.get("/")
 @document_querystring(Paging)
 @document_response(PlaylistItemList)
@@ -83,10 +94,14 @@ async def list_items(name: str):
     """List the items, by position (ties by id)"""
     state = app_state()
     async with state.rooms.use(validation.playlist_name(name)) as room:
-        items = room.memo("items", lambda p: [item_json(item, state.library) for item in p.items])
+        version = state.library.version  # an admin edit of a track renders items anew
+        items = room.memo(
+            f"items@{version}", lambda p: [item_json(item, state.library) for item in p.items]
+        )
         page = paginate(items)
         if page is items:  # the plain array: the same bytes until the playlist changes
-            return Response(room.memo("items-body", lambda _: _compact_json(items)), mimetype=JSON)
+            body = room.memo(f"items-body@{version}", lambda _: _compact_json(items))
+            return Response(body, mimetype=JSON)
     return jsonify(page)
 
 
@@ -172,6 +187,37 @@ async def stop(name: str):
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         await _write(room, ops.stop)
     return jsonify({"status": "stopped"})
+
+
+def _settings_json(room: Room) -> dict[str, bool]:
+    return {"auto_sort_by_votes": room.playlist.auto_sort}
+
+
+@playlist.get("/settings/")
+@document_response(PlaylistSettings)
+async def get_settings(name: str):
+    """The playlist's settings: its order mode"""
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        return jsonify(_settings_json(room))
+
+
+@playlist.patch("/settings/")
+@document_request(SettingsPatch)
+@document_response(PlaylistSettings)
+@document_errors(
+    400, ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR, description="Invalid body"
+)
+async def update_settings(name: str):
+    """Order by votes or by position
+
+    A change of order mode sends `playlist.updated` (the whole playlist, in its new order);
+    the answer is the settings as they are now.
+    """
+    async with app_state().rooms.use(validation.playlist_name(name)) as room:
+        enabled = validation.auto_sort(await validation.json_object())
+        if enabled is not None:
+            await _write(room, ops.set_auto_sort, enabled)
+        return jsonify(_settings_json(room))
 
 
 @playlist.get("/<item_id>/")

@@ -23,7 +23,7 @@ def duration_formatted(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-@cache  # the library does not change while serving; callers must not mutate the result
+@cache  # a TrackRow never changes (an edit makes a new one); callers must not mutate the result
 def track_json(track: TrackRow) -> dict[str, Any]:
     return {
         "id": track.id,
@@ -81,7 +81,7 @@ def item_json(item: Item, library: Library) -> dict[str, Any]:
 
 
 def event_json(change: Change, seq: int, library: Library) -> dict[str, Any]:
-    if change.type == d.PLAYLIST_REORDERED:
+    if change.type == d.PLAYLIST_UPDATED:
         payload: dict[str, Any] = {"items": [item_json(i, library) for i in change.items]}
     elif change.type == d.TRACK_REMOVED:
         payload = {"id": change.item_id}

@@ -148,3 +148,16 @@ def vote_delta(body: dict[str, Any]) -> int:
     if direction == "down":
         return -1
     raise ValidationError('direction must be "up" or "down"', details={"direction": direction})
+
+
+def auto_sort(body: dict[str, Any]) -> bool | None:
+    """``{"auto_sort_by_votes": bool}`` of a settings PATCH (absent: no change)."""
+    unknown = sorted(set(body) - {"auto_sort_by_votes"})
+    if unknown:
+        raise ValidationError("Unknown settings", details={"fields": unknown})
+    value = body.get("auto_sort_by_votes")
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError(
+            "auto_sort_by_votes must be true or false", details={"auto_sort_by_votes": value}
+        )
+    return value

@@ -3,7 +3,9 @@
 Events are derived from the document, never from the request that caused the
 change, so a Yjs peer's vote and a REST vote produce the same ``track.voted``.
 A change that touches many items at once (an offline replica merging, a
-respread) becomes one ``playlist.reordered`` instead of a burst.
+respread), or a change of the order mode, becomes one ``playlist.updated``
+with every item instead of a burst: the original React frontend refetches on
+that type and knows no other bulk event.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ TRACK_REMOVED = "track.removed"
 TRACK_MOVED = "track.moved"
 TRACK_VOTED = "track.voted"
 TRACK_PLAYING = "track.playing"
-PLAYLIST_REORDERED = "playlist.reordered"
+PLAYLIST_UPDATED = "playlist.updated"
 
 BURST_ITEMS = 3
 """More items touched than this by one change: send a snapshot instead."""
@@ -29,7 +31,7 @@ class Change:
     """One event before rendering: ``item`` for full-item payloads, else ``item_id``.
 
     ``track.playing`` with ``item=None`` means playback of ``item_id`` stopped;
-    ``playlist.reordered`` carries ``items``.
+    ``playlist.updated`` carries ``items``.
     """
 
     type: str
@@ -69,8 +71,8 @@ def diff(
 
     changes += _playback_changes(before, after)
 
-    if len(touched) > BURST_ITEMS:
-        return [Change(PLAYLIST_REORDERED, items=after.items)]
+    if len(touched) > BURST_ITEMS or before.auto_sort != after.auto_sort:
+        return [snapshot(after)]
     return sorted(changes, key=_event_order)
 
 
@@ -97,5 +99,45 @@ def _event_order(change: Change) -> int:
 
 
 def snapshot(playlist: Playlist) -> Change:
-    """The whole playlist as one ``playlist.reordered`` (resume too old, new listener)."""
-    return Change(PLAYLIST_REORDERED, items=playlist.items)
+    """The whole playlist as one ``playlist.updated`` (new listener, resume too old,
+    a listener that fell behind, a burst)."""
+    return Change(PLAYLIST_UPDATED, items=playlist.items)
+
+
+ITEM_OVERHEAD = 1200
+"""JSON bytes of an item besides its own strings: field names, numbers, a library track."""
+
+
+def approx_bytes(change: Change) -> int:
+    """An upper estimate of a change's rendered JSON size, without rendering it.
+
+    Bounds the resume buffer in bytes too: one event carries whole items, and a
+    peer's item can hold long strings. Non-ASCII text counts six bytes a character
+    (``\\uXXXX``, as ``json.dumps`` writes it).
+    """
+    items = change.items if change.item is None else (change.item,)
+    return 64 + len(change.item_id or "") + sum(_item_bytes(item) for item in items)
+
+
+def _item_bytes(item: Item) -> int:
+    size = ITEM_OVERHEAD + _text_bytes(item.id) + _text_bytes(item.added_by)
+    size += _text_bytes(item.added_at) + _text_bytes(item.played_at or "")
+    return size + (_json_bytes(item.track) if item.track else 0)
+
+
+def _text_bytes(text: str) -> int:
+    return len(text) if text.isascii() else 6 * len(text)
+
+
+def _json_bytes(value: object, depth: int = 0) -> int:
+    if depth > 32:  # the gate refuses deeper values; never recurse without end
+        return 0
+    if isinstance(value, str):
+        return _text_bytes(value) + 2
+    if isinstance(value, dict):
+        return 2 + sum(
+            _text_bytes(str(k)) + 4 + _json_bytes(v, depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return 2 + sum(_json_bytes(v, depth + 1) + 1 for v in value)
+    return 24

@@ -14,7 +14,7 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from . import schema as s
-from .projection import as_finite, project
+from .projection import as_finite, project, vote_total
 
 
 class ItemNotFound(LookupError):
@@ -41,6 +41,7 @@ def add_item(
     added_at: str,
     position: float | None = None,
     track: dict[str, Any] | None = None,
+    played_at: str | None = None,
 ) -> None:
     """Add an item; without ``position`` it is appended (last + 1, or 1.0)."""
     with doc.transaction():
@@ -51,7 +52,7 @@ def add_item(
             s.POSITION: float(position),
             s.ADDED_BY: added_by,
             s.ADDED_AT: added_at,
-            s.PLAYED_AT: None,
+            s.PLAYED_AT: played_at,
             s.VOTES: Map(),
         }
         if track is not None:
@@ -100,6 +101,46 @@ def stop(doc: Doc) -> None:
         if playback.get(s.NOW_PLAYING) is not None:
             playback[s.NOW_PLAYING] = None
             playback[s.STARTED_AT] = None
+
+
+def reset_votes(doc: Doc, item_id: str, writer_key: str) -> None:
+    """Bring an item's vote total to zero by writing only this writer's own key (a
+    PN-counter entry belongs to its writer); votes cast concurrently still count."""
+    with doc.transaction():
+        item = _item(doc, item_id)
+        votes = item.get(s.VOTES)
+        if not isinstance(votes, Map):
+            votes = item[s.VOTES] = Map()
+        total = vote_total(votes)
+        if total:
+            own = as_finite(votes.get(writer_key)) or 0.0
+            votes[writer_key] = own - total
+
+
+def clear(doc: Doc) -> None:
+    """Remove every item and stop playback."""
+    with doc.transaction():
+        items = s.items_map(doc)
+        for item_id in list(items.keys()):
+            del items[item_id]
+        stop(doc)
+
+
+def set_auto_sort(doc: Doc, enabled: bool) -> None:
+    """Order the playlist by votes (highest first) or by position alone."""
+    with doc.transaction():
+        settings = s.settings_map(doc)
+        if settings.get(s.AUTO_SORT_BY_VOTES) is not enabled:
+            settings[s.AUTO_SORT_BY_VOTES] = enabled
+
+
+def ensure_settings(doc: Doc, auto_sort_default: bool) -> None:
+    """Write the server's default order mode into a playlist that has none yet, so
+    every client (Yjs ones too) reads the same mode from the document."""
+    with doc.transaction():
+        settings = s.settings_map(doc)
+        if not isinstance(settings.get(s.AUTO_SORT_BY_VOTES), bool):
+            settings[s.AUTO_SORT_BY_VOTES] = auto_sort_default
 
 
 def is_playing(doc: Doc, item_id: str) -> bool:

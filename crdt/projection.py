@@ -12,7 +12,7 @@ of nested maps per change is the hot path of a busy room.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -40,14 +40,29 @@ class Item:
     def sort_key(self) -> tuple[float, str]:
         return (self.position, self.id)
 
+    @property
+    def vote_sort_key(self) -> tuple[int, float, str]:
+        """The order with auto-sort on: votes (highest first), then position, then id."""
+        return (-self.votes, self.position, self.id)
+
+
+def order_key(auto_sort: bool) -> Callable[[Item], tuple]:
+    return Item.vote_sort_key.fget if auto_sort else Item.sort_key.fget  # type: ignore[return-value]
+
 
 @dataclass(frozen=True)
 class Playlist:
-    """Readable items in playlist order, plus the raw ``now_playing`` register."""
+    """Readable items in playlist order, plus the raw ``now_playing`` register.
+
+    ``auto_sort``: the order mode in effect (the document's ``settings``, else
+    ``auto_sort_default``, the server's default for playlists that have none).
+    """
 
     items: tuple[Item, ...] = ()
     now_playing: str | None = None
     bad_now_playing: bool = False  # the register holds something not an id (repairs stop it)
+    auto_sort: bool = False
+    auto_sort_default: bool = False
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -73,8 +88,12 @@ class Playlist:
         return played[:limit]
 
     def next_position(self) -> float:
-        """Where an append goes: last + 1, or 1.0 when empty."""
-        return self.items[-1].position + 1.0 if self.items else 1.0
+        """Where an append goes: last + 1, or 1.0 when empty (last by position, whatever
+        the order mode)."""
+        if not self.items:
+            return 1.0
+        last = max(item.position for item in self.items) if self.auto_sort else None
+        return (self.items[-1].position if last is None else last) + 1.0
 
 
 def as_int(value: Any) -> int | None:
@@ -122,6 +141,11 @@ def _read_playback(doc: Doc) -> tuple[str | None, bool]:
     return None, value is not None
 
 
+def read_auto_sort(doc: Doc, default: bool) -> bool:
+    value = s.settings_map(doc).get(s.AUTO_SORT_BY_VOTES)
+    return value if isinstance(value, bool) else default
+
+
 def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
     """One item of the ``items`` map, or None when it is unreadable."""
     if not isinstance(value, Map):
@@ -147,24 +171,33 @@ def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
     )
 
 
-def project(doc: Doc) -> Playlist:
+def project(doc: Doc, auto_sort_default: bool = False) -> Playlist:
     """Read the whole document."""
     with doc.transaction():
         now_playing, bad = _read_playback(doc)
+        auto_sort = read_auto_sort(doc, auto_sort_default)
         items = []
         for item_id, value in s.items_map(doc).items():
             item = read_item(item_id, value, now_playing)
             if item is not None:
                 items.append(item)
-    items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
-    return Playlist(items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
+    items.sort(key=order_key(auto_sort))
+    return Playlist(
+        items=tuple(items),
+        now_playing=now_playing,
+        auto_sort=auto_sort,
+        auto_sort_default=auto_sort_default,
+        bad_now_playing=bad,
+    )
 
 
 def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Playlist:
     """``project(doc)``, re-reading only ``touched`` items (None: everything)."""
-    if touched is None:
-        return project(doc)
+    default = previous.auto_sort_default
+    if touched is None or read_auto_sort(doc, default) != previous.auto_sort:
+        return project(doc, default)
     touched = set(touched)
+    key = order_key(previous.auto_sort)
     with doc.transaction():
         now_playing, bad = _read_playback(doc)
         items_root = s.items_map(doc)
@@ -173,12 +206,12 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
             item = read_item(item_id, items_root.get(item_id), now_playing)
             if item is not None:
                 fresh[item_id] = item
-    if now_playing == previous.now_playing and _same_places(previous, fresh, touched):
+    if now_playing == previous.now_playing and _same_places(previous, fresh, touched, key):
         # The common case (a vote, a rename): swap the items in place, no sort.
         items = list(previous.items)
         for item_id, item in fresh.items():
             items[previous.index[item_id]] = item
-        playlist = Playlist(items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
+        playlist = replace(previous, items=tuple(items), bad_now_playing=bad)
         playlist.__dict__["index"] = previous.index  # same ids in the same places
         return playlist
     items = []
@@ -189,17 +222,19 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
             item = replace(item, is_playing=not item.is_playing)
         items.append(item)
     items.extend(fresh.values())
-    items.sort(key=Item.sort_key.fget)  # type: ignore[arg-type]
-    return Playlist(items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
+    items.sort(key=key)
+    return replace(previous, items=tuple(items), now_playing=now_playing, bad_now_playing=bad)
 
 
-def _same_places(previous: Playlist, fresh: dict[str, Item], touched: set[str]) -> bool:
+def _same_places(
+    previous: Playlist, fresh: dict[str, Item], touched: set[str], key: Callable[[Item], tuple]
+) -> bool:
     """Whether every touched item still exists and keeps its sort key."""
     if len(fresh) != len(touched):
         return False
     for item_id, item in fresh.items():
         place = previous.index.get(item_id)
-        if place is None or previous.items[place].sort_key != item.sort_key:
+        if place is None or key(previous.items[place]) != key(item):
             return False
     return True
 

@@ -36,7 +36,18 @@ def needs_repair(playlist: Playlist) -> bool:
         playing = playlist.playing
         if playing is None or playing.played_at is None:
             return True
-    return positions_exhausted([item.position for item in playlist.items])
+    return positions_exhausted(_positions(playlist))
+
+
+def _by_position(playlist: Playlist) -> list[Item]:
+    """Items in position order, whatever the order mode (auto-sort orders by votes)."""
+    if not playlist.auto_sort:
+        return list(playlist.items)
+    return sorted(playlist.items, key=Item.sort_key.fget)  # type: ignore[arg-type]
+
+
+def _positions(playlist: Playlist) -> list[float]:
+    return [item.position for item in _by_position(playlist)]
 
 
 def repair(doc: Doc, now: str) -> list[Repair]:
@@ -109,10 +120,10 @@ def positions_exhausted(positions: list[float]) -> bool:
 
 
 def _respread_positions(doc: Doc, playlist: Playlist) -> list[Repair]:
-    if not positions_exhausted([item.position for item in playlist.items]):
+    if not positions_exhausted(_positions(playlist)):
         return []
     items = s.items_map(doc)
-    for index, item in enumerate(playlist.items, start=1):
+    for index, item in enumerate(_by_position(playlist), start=1):
         if item.position != float(index):
             items[item.id][s.POSITION] = float(index)
     return [Repair("respread", None, f"{len(playlist.items)} items renumbered 1..n")]

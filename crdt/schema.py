@@ -1,10 +1,11 @@
 """Schema v1 of a playlist document (CONTRACT §5).
 
-A playlist is one ``Doc`` with two root maps::
+A playlist is one ``Doc`` with three root maps::
 
     items:    Map[item_id -> Map{track_id, position, added_by, added_at, played_at,
                                  votes: Map[writer_key -> net votes], track?}]
     playback: Map{now_playing: item_id | None, started_at: str | None}
+    settings: Map{auto_sort_by_votes: bool}
 
 Positions are plain numbers rather than a Y.Array order because Yjs has no move
 operation pycrdt and yjs agree on; votes are a PN-counter (one key per writer)
@@ -19,6 +20,7 @@ from pycrdt import Doc, Map
 
 ITEMS = "items"
 PLAYBACK = "playback"
+SETTINGS = "settings"
 
 # Fields of an item map.
 TRACK_ID = "track_id"
@@ -33,6 +35,10 @@ TRACK = "track"
 NOW_PLAYING = "now_playing"
 STARTED_AT = "started_at"
 
+# Fields of the settings map.
+AUTO_SORT_BY_VOTES = "auto_sort_by_votes"
+"""The seed's ``AUTO_SORT_BY_VOTES``, per playlist: order by votes, then position."""
+
 DEFAULT_ADDED_BY = "Anonymous"
 MERGED_VOTE_PREFIX = "merged:"
 """Vote key under which a repair carries a deleted duplicate's votes over."""
@@ -46,6 +52,11 @@ def items_map(doc: Doc) -> Map:
 def playback_map(doc: Doc) -> Map:
     """The ``playback`` root map."""
     return doc.get(PLAYBACK, type=Map)
+
+
+def settings_map(doc: Doc) -> Map:
+    """The ``settings`` root map (per-playlist options every client sees)."""
+    return doc.get(SETTINGS, type=Map)
 
 
 def merged_vote_key(deleted_item_id: str) -> str:

@@ -24,6 +24,7 @@ from .engine.redis_bus import RedisBus
 from .engine.rooms import RoomManager, RoomSettings
 from .engine.storage import Storage
 from .settings import Settings
+from .surfaces.admin_page import admin_page
 from .surfaces.admission import register_websocket_admission
 from .surfaces.context import EXTENSION, AppState
 from .surfaces.ops import install_ops
@@ -66,6 +67,7 @@ def create_app(
     app.register_blueprint(stream)
     register_websocket_admission(app)  # origin and per-address checks of /ws/ handshakes
     app.register_blueprint(web)
+    app.register_blueprint(admin_page)
     app = cors(app, allow_origin=list(settings.cors_origins))
 
     library = Library()
@@ -81,6 +83,7 @@ def create_app(
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
             gate=GateLimits(max_items=settings.max_items) if settings.check_updates else None,
             catch_up_seconds=settings.catch_up_seconds,
+            auto_sort_default=settings.auto_sort_by_votes,
         ),
     )
     state = AppState(

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from werkzeug.exceptions import HTTPException
 
-from api import validation
+from api import admin_forms, validation
 from api.errors import ApiError, ErrorCode
 from api.openapi import openapi_spec
 from server.app import create_app
@@ -420,6 +421,78 @@ PATCHES = [
     {"is_playing": "true"},
 ]
 VOTES = [{"direction": "up"}, {"direction": "down", "x": 1}, {}, {"direction": "UP"}, []]
+SETTINGS = [
+    {},
+    {"auto_sort_by_votes": True},
+    {"auto_sort_by_votes": None},
+    {"auto_sort_by_votes": 1},
+    {"auto_sort_by_votes": "true"},
+    {"auto_sort_by_votes": False, "other": 1},
+]
+# What no schema can say is left out: text fields are measured without their spaces, an
+# import's ids and track ids each appear once and `now_playing` names one of its items.
+TRACK = {"title": "t", "artist": "a", "album": "b", "duration_seconds": 200, "genre": "g"}
+NEW_TRACKS = [
+    TRACK,
+    {**TRACK, "cover_url": None},
+    {**TRACK, "cover_url": ""},
+    {**TRACK, "cover_url": "https://example.org/c.jpg"},
+    {**TRACK, "cover_url": "/covers/1.jpg"},
+    {**TRACK, "duration_seconds": 200.0, "id": 5, "created_at": "x", "duration_formatted": 1},
+    {},
+    {key: value for key, value in TRACK.items() if key != "genre"},
+    {**TRACK, "title": ""},
+    {**TRACK, "artist": None},
+    {**TRACK, "duration_seconds": 0},
+    {**TRACK, "duration_seconds": 86401},
+    {**TRACK, "duration_seconds": 1.5},
+    {**TRACK, "duration_seconds": "200"},
+    {**TRACK, "duration_seconds": True},
+    {**TRACK, "duration_seconds": 10**400},
+    {**TRACK, "cover_url": "javascript:alert(1)"},
+    {**TRACK, "cover_url": "https://" + "x" * 493},
+    {**TRACK, "cover_url": 5},
+    {**TRACK, "bogus": 1},
+]
+TRACK_PATCHES = [
+    {},
+    {"title": "x"},
+    {"cover_url": None, "id": 3},
+    {"title": None},
+    {"genre": ""},
+    {"duration_seconds": 0},
+    {"bogus": 1},
+]
+ITEM = {"id": "a", "track_id": 1, "position": 1.0}
+IMPORTS = [
+    {"items": []},
+    {"items": [ITEM], "name": "x", "exported_at": "y", "settings": None},
+    {
+        "version": 1,
+        "items": [
+            {**ITEM, "votes": -3, "added_by": "x", "added_at": "2026-01-01T00:00:00Z"},
+            {"id": "b", "track_id": "2", "position": -2, "played_at": None, "other": 1},
+        ],
+        "now_playing": "a",
+        "settings": {"auto_sort_by_votes": True},
+    },
+    {},
+    {"items": "x"},
+    {"version": 2, "items": []},
+    {"version": True, "items": []},
+    {"items": [{**ITEM, "id": ""}]},
+    {"items": [{**ITEM, "id": "x" * 65}]},
+    {"items": [{**ITEM, "position": "1"}]},
+    {"items": [{**ITEM, "track_id": "x"}]},
+    {"items": [{**ITEM, "votes": 1.5}]},
+    {"items": [{**ITEM, "added_by": None}]},
+    {"items": [{**ITEM, "played_at": 5}]},
+    {"items": [ITEM], "now_playing": 5},
+    {"items": [ITEM], "now_playing": ["a"]},
+    {"items": [ITEM], "settings": {"auto_sort_by_votes": 1}},
+    {"items": [ITEM], "settings": []},
+    {"items": [ITEM], "settings": False},
+]
 
 
 def _accepted(parse, body) -> bool:
@@ -436,6 +509,25 @@ def _accepted(parse, body) -> bool:
         ("/api/playlist/", "post", validation.new_item, BODIES),
         ("/api/playlist/{item_id}/", "patch", validation.item_patch, PATCHES),
         ("/api/playlist/{item_id}/vote/", "post", validation.vote_delta, VOTES),
+        ("/api/playlist/settings/", "patch", validation.auto_sort, SETTINGS),
+        (
+            "/api/admin/tracks/",
+            "post",
+            partial(admin_forms.track_fields, partial=False),
+            NEW_TRACKS,
+        ),
+        (
+            "/api/admin/tracks/{track_id}/",
+            "patch",
+            partial(admin_forms.track_fields, partial=True),
+            TRACK_PATCHES,
+        ),
+        (
+            "/api/admin/playlists/{name}/import/",
+            "post",
+            partial(admin_forms.imported_playlist, max_items=1000),
+            IMPORTS,
+        ),
     ],
 )
 def test_the_request_schemas_accept_what_the_validation_accepts(spec, path, method, parse, bodies):

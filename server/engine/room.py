@@ -24,12 +24,12 @@ from typing import Any, Protocol, TypeVar
 
 from pycrdt import Awareness, Doc, create_sync_message
 
-from crdt.diff import diff
+from crdt.diff import diff, snapshot
 from crdt.projection import Playlist, project, reproject, touched_item_ids
 from crdt.repairs import needs_repair, repair
 from crdt.schema import items_map, utc_now_iso
 
-from .events import EventLog, Listener, Render
+from .events import EventLog, Listener, Message, Render
 from .extensions import ExtensionChain, RoomExtension
 from .origins import LOAD, REMOTE, REPAIR, Origin
 from .persistence import Persister
@@ -57,10 +57,10 @@ class Peer(Protocol):
 
 
 class Room:
-    def __init__(self, name: str, *, render: Render) -> None:
+    def __init__(self, name: str, *, render: Render, auto_sort_default: bool = False) -> None:
         self.name = name
         self.doc: Doc = Doc()
-        self.playlist = Playlist()
+        self.playlist = Playlist(auto_sort_default=auto_sort_default)
         self.events = EventLog(render)
         self.peers: dict[int, Peer] = {}
         self.users = 0  # requests in flight that hold this room
@@ -90,7 +90,7 @@ class Room:
                 self.doc.apply_update(part)
         self._captured_updates.clear()
         self._captured_events.clear()
-        self.playlist = project(self.doc)
+        self.playlist = project(self.doc, self.playlist.auto_sort_default)
         self.extensions = ExtensionChain(extensions)
         self.extensions.load(self, stored)
         # A stored document may predate a repair rule, or a crash may have cut one short.
@@ -191,8 +191,13 @@ class Room:
         self._resync = None
         self.broadcast(create_sync_message(self.doc))
 
+    def snapshot_message(self) -> Message:
+        """The whole playlist as one ``playlist.updated`` at the current seq, for a new
+        listener or one that fell behind; rendered once per change, shared by all."""
+        return self.memo("snapshot", lambda playlist: self.events.render(snapshot(playlist)))
+
     def listen(self) -> Listener:
-        listener = Listener()
+        listener = Listener(self.snapshot_message)
         self.events.listeners.add(listener)
         self.touch()
         return listener

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .bus import UpdateBus
@@ -43,6 +43,7 @@ class RoomSettings:
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
     gate: GateLimits | None = field(default_factory=GateLimits)  # None: peers unchecked
     catch_up_seconds: float = DEFAULT_INTERVAL
+    auto_sort_default: bool = False  # order mode of playlists whose document sets none
 
 
 EPOCH_BITS = 32
@@ -151,7 +152,9 @@ class RoomManager:
             # This process's numbering, never the stored seq of another process's: set
             # before loading, so even a repair made on load is numbered in this epoch.
             stored.seq = self._last_seq.get(name, seq_base(self.epoch))
-            room = Room(name, render=self._render)
+            room = Room(
+                name, render=self._render, auto_sort_default=self.settings.auto_sort_default
+            )
             extensions = self._extensions_for(room)
             room.load(stored, extensions)
             self.rooms[name] = room
@@ -173,14 +176,35 @@ class RoomManager:
                 if room.idle and now - room.last_active >= self.settings.idle_seconds:
                     await self._unload(name)
 
-    async def _unload(self, name: str, *, force: bool = False) -> None:
+    async def unload(self, name: str, *, then: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Unload an idle room now; ``then`` runs after its close, before anyone can load
+        it again (the admin drops a playlist's storage there). False if it is in use."""
+        room = self.rooms.get(name)
+        if (room is not None and not room.idle) or name in self._loading or name in self._closing:
+            return False
+        if room is None:
+            if then is not None:
+                await then()
+            return True
+        await self._unload(name, then=then)
+        return name not in self.rooms
+
+    async def _close(self, room: Room, then: Callable[[], Awaitable[None]] | None) -> bool:
+        closed = await room.close()
+        if closed and then is not None:
+            await then()
+        return closed
+
+    async def _unload(
+        self, name: str, *, force: bool = False, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         room = self.rooms.get(name)
         if room is None or (not force and not room.idle):
             return
         del self.rooms[name]  # no new user can find it from here on
         replica = self._replicas.pop(name, None)
         self._last_seq[name] = room.events.seq
-        task = asyncio.create_task(room.close(), name=f"close:{name}")
+        task = asyncio.create_task(self._close(room, then), name=f"close:{name}")
         self._closing[name] = task
         try:
             closed = await asyncio.shield(task)

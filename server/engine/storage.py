@@ -508,6 +508,58 @@ def _state_vector(data: bytes) -> dict[int, int]:
     return dict(zip(pairs[::2], pairs[1::2], strict=True))
 
 
+# -- track library edits (the admin, CONTRACT §11) ---------------------------------------------
+
+
+async def add_track(storage: Storage, fields: dict[str, Any]) -> TrackRow:
+    """Insert a track under the next free id; committed when this returns."""
+    try:
+        async with storage.engine.begin() as conn:
+            top = (await conn.execute(select(func.max(tracks.c.id)))).scalar()
+            row = {**fields, "id": (top or 0) + 1, "created_at": utcnow()}
+            await conn.execute(insert(tracks).values(**row))
+    except Exception as exc:
+        raise StorageError(f"cannot add a track: {exc}") from exc
+    return TrackRow(**row)
+
+
+async def update_track(storage: Storage, track_id: int, fields: dict[str, Any]) -> TrackRow | None:
+    """Change some fields of a track; None when there is no such track."""
+    try:
+        async with storage.engine.begin() as conn:
+            if fields:
+                await conn.execute(update(tracks).where(tracks.c.id == track_id).values(**fields))
+            row = (
+                (await conn.execute(select(tracks).where(tracks.c.id == track_id)))
+                .mappings()
+                .first()
+            )
+    except Exception as exc:
+        raise StorageError(f"cannot update track {track_id}: {exc}") from exc
+    return None if row is None else TrackRow(**{**row, "created_at": _as_utc(row["created_at"])})
+
+
+async def delete_track(storage: Storage, track_id: int) -> bool:
+    """Delete a track; False when there was none."""
+    try:
+        async with storage.engine.begin() as conn:
+            result = await conn.execute(delete(tracks).where(tracks.c.id == track_id))
+    except Exception as exc:
+        raise StorageError(f"cannot delete track {track_id}: {exc}") from exc
+    return result.rowcount > 0
+
+
+async def delete_playlist(storage: Storage, name: str) -> None:
+    """Drop a playlist's stored document and its row (its room must be unloaded)."""
+    try:
+        async with storage.engine.begin() as conn:
+            await conn.execute(delete(updates).where(updates.c.name == name))
+            await conn.execute(delete(snapshots).where(snapshots.c.name == name))
+            await conn.execute(delete(playlists).where(playlists.c.name == name))
+    except Exception as exc:
+        raise StorageError(f"cannot delete playlist {name!r}: {exc}") from exc
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL for concurrent readers; FULL sync so a commit survives a crash; wait on locks."""
     cursor = dbapi_connection.cursor()

@@ -53,6 +53,22 @@ UNSCOPED_ROUTES = (
     Route("GET", "/api/playlists/", None, 200, scoped=False),
 )
 PUBLIC = ("/health", "/api/openapi.json", "/api/docs/", "/")
+NEW_TRACK = {
+    "title": "Token Song",
+    "artist": "The Admins",
+    "album": "Scoped",
+    "duration_seconds": 180,
+    "genre": "Pop",
+}
+# scoped: moderation of the playlist under test; else the library or every playlist ('*').
+ADMIN_ROUTES = (
+    Route("GET", "/api/admin/tracks/", None, 200, scoped=False),
+    Route("POST", "/api/admin/tracks/", NEW_TRACK, 201, scoped=False),
+    Route("GET", "/api/admin/playlists/", None, 200, scoped=False),
+    Route("GET", "/api/admin/playlists/{name}/export/", None, 200),
+    Route("POST", "/api/admin/playlists/{name}/items/{item}/reset-votes/", None, 200),
+    Route("POST", "/api/admin/playlists/{name}/stop/", None, 200),
+)
 
 
 def expected_status(kind: str, route: Route) -> int:
@@ -127,6 +143,57 @@ def test_the_library_and_the_playlist_list_need_any_valid_token(
         assert_refusal(response, status)
     else:
         assert response.status_code == status, response.text
+
+
+def expected_admin_status(kind: str, route: Route) -> int:
+    """The admin role alone: of the playlist to moderate it, of '*' for what is in no one."""
+    if kind in REFUSED_401:
+        return 401
+    if kind == "admin" and route.scoped:
+        return route.success
+    return 403
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("route", ADMIN_ROUTES, ids=str)
+def test_the_admin_api_answers_the_admin_role_only(
+    admin: httpx.Client, anonymous: httpx.Client, route: Route, kind: str
+) -> None:
+    """With --auth-secret the token decides (CONTRACT §11): a write token is a 403."""
+    base = f"/api/playlists/{NAMED}"
+    item = prepare(admin, base)
+    admin.post(f"{base}/{item}/vote/", json={"direction": "up"})
+    admin.post(f"{base}/{item}/play/")
+    before = admin.get(f"{base}/").json()
+    library = admin.get("/api/tracks/").json()
+
+    response = anonymous.request(
+        route.method,
+        route.path.format(name=NAMED, item=item),
+        json=route.body,
+        headers=bearer(token_of(kind, NAMED)),
+    )
+
+    status = expected_admin_status(kind, route)
+    if status in (401, 403):
+        assert_refusal(response, status)
+        assert admin.get(f"{base}/").json() == before, "a refused request changed the playlist"
+        assert admin.get("/api/tracks/").json() == library, "a refused request changed tracks"
+    else:
+        assert response.status_code == status, response.text
+
+
+def test_an_admin_token_for_every_playlist_reaches_the_whole_admin_api(admin) -> None:
+    """The '*' admin: every route, from anywhere (the token decides, not the address)."""
+    item = prepare(admin, f"/api/playlists/{NAMED}")
+    for route in ADMIN_ROUTES:
+        path = route.path.format(name=NAMED, item=item)
+        for headers in ({}, {"X-Forwarded-For": "203.0.113.9", "Host": "playsync.example"}):
+            response = admin.request(route.method, path, json=route.body, headers=headers)
+            assert response.status_code == route.success, (route, headers, response.text)
+            if route.method == "POST" and route.path == "/api/admin/tracks/":
+                added = response.json()["id"]
+                assert admin.delete(f"/api/admin/tracks/{added}/").status_code == 204
 
 
 @pytest.mark.parametrize("path", PUBLIC)

@@ -7,7 +7,7 @@ from pycrdt import Doc
 from crdt import operations as op
 from crdt.diff import (
     BURST_ITEMS,
-    PLAYLIST_REORDERED,
+    PLAYLIST_UPDATED,
     TRACK_ADDED,
     TRACK_MOVED,
     TRACK_PLAYING,
@@ -187,7 +187,7 @@ def test_exactly_burst_items_touched_still_gives_single_events() -> None:
     assert [change.type for change in changes] == [TRACK_VOTED] * BURST_ITEMS
 
 
-def test_more_than_burst_items_touched_gives_one_reordered_with_all_items_in_order() -> None:
+def test_more_than_burst_items_touched_gives_one_playlist_updated_with_all_items_in_order() -> None:
     doc = playlist_doc(*(f"i{n}" for n in range(BURST_ITEMS + 3)))
 
     def reverse() -> None:
@@ -198,13 +198,13 @@ def test_more_than_burst_items_touched_gives_one_reordered_with_all_items_in_ord
 
     changes = changes_of(doc, reverse)
     after = project(doc)
-    assert changes == [Change(PLAYLIST_REORDERED, items=after.items)]
+    assert changes == [Change(PLAYLIST_UPDATED, items=after.items)]
     assert BURST_ITEMS == 3
     assert [item.id for item in changes[0].items] == ["i3", "i2", "i1", "i0", "i4", "i5"]
     assert [item.is_playing for item in changes[0].items] == [False] * 3 + [True] + [False] * 2
 
 
-def test_a_burst_of_adds_and_removes_from_a_merge_gives_one_reordered() -> None:
+def test_a_burst_of_adds_and_removes_from_a_merge_gives_one_playlist_updated() -> None:
     doc = playlist_doc("a", "b", "c")
     offline = Doc()
     offline.apply_update(doc.get_update())
@@ -214,19 +214,19 @@ def test_a_burst_of_adds_and_removes_from_a_merge_gives_one_reordered() -> None:
     add(offline, "y", track_id=11)
     changes = changes_of(doc, lambda: doc.apply_update(offline.get_update()))
     assert len(changes) == 1
-    assert changes[0].type == PLAYLIST_REORDERED
+    assert changes[0].type == PLAYLIST_UPDATED
     assert [item.id for item in changes[0].items] == ["c", "x", "y"]
 
 
-def test_a_respread_repair_gives_one_reordered() -> None:
+def test_a_respread_repair_gives_one_playlist_updated() -> None:
     doc = Doc()
     for n in range(BURST_ITEMS + 2):
         add(doc, f"i{n}", track_id=n, position=5.0)
     changes = changes_of(doc, lambda: repair(doc, T1))
-    assert changes == [Change(PLAYLIST_REORDERED, items=project(doc).items)]
+    assert changes == [Change(PLAYLIST_UPDATED, items=project(doc).items)]
     assert [item.position for item in changes[0].items] == [1.0, 2.0, 3.0, 4.0, 5.0]
 
 
-def test_a_snapshot_is_one_reordered_with_every_item() -> None:
+def test_a_snapshot_is_one_playlist_updated_with_every_item() -> None:
     doc = playlist_doc("b", "a")
-    assert snapshot(project(doc)) == Change(PLAYLIST_REORDERED, items=project(doc).items)
+    assert snapshot(project(doc)) == Change(PLAYLIST_UPDATED, items=project(doc).items)

@@ -46,4 +46,3 @@ async def test_compaction_keeps_the_document_and_bounds_the_log(store: MemorySto
     assert len(loaded.updates) < 10
     async with RoomManager(store, render) as rooms:
         assert (await rooms.get("p")).playlist.items[0].votes == 35
-

@@ -104,6 +104,9 @@ class EventListener:
         self.ws = self._stack.enter_context(ws_connect(self.url, open_timeout=10, close_timeout=2))
         first = json.loads(self.ws.recv(timeout=10))
         assert first["type"] == "connection.established", first
+        # Without ?since=, the whole playlist follows (CONTRACT §3 v2); kept apart from events.
+        self.initial = json.loads(self.ws.recv(timeout=10))
+        assert self.initial["type"] == "playlist.updated", self.initial
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -205,6 +208,8 @@ def test_peer_changes_reach_two_event_listeners(server, api, playlist):
         peer.wait_synced()
         item_id = "peer-item-ev"
         listeners = (one, two)
+        for listener in listeners:
+            assert [i["id"] for i in listener.initial["payload"]["items"]] == [anchor["id"]]
 
         def expect(event_type: str, check: Callable[[dict], bool]) -> None:
             for listener in listeners:

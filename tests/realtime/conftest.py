@@ -101,6 +101,7 @@ class EventSocket:
     def __init__(self, ws: websockets.ClientConnection) -> None:
         self.ws = ws
         self.heartbeats: list[dict] = []
+        self.initial: dict | None = None  # the playlist.updated after connecting without since
 
     async def recv_json(self, timeout: float = WAIT) -> dict:
         async with asyncio.timeout(timeout):
@@ -144,7 +145,9 @@ async def event_socket(
 ) -> AsyncIterator[EventSocket]:
     """Connect to ``/ws/playlists/{name}/`` (``name=None``: ``/ws/playlist/``).
 
-    With ``greeted`` the ``connection.established`` message is read and checked.
+    With ``greeted`` the ``connection.established`` message is read and checked, and
+    without ``since`` also the ``playlist.updated`` snapshot that follows it (kept as
+    ``initial``).
     """
     path = "/ws/playlist/" if name is None else f"/ws/playlists/{name}/"
     if since is not None:
@@ -155,6 +158,10 @@ async def event_socket(
         client = EventSocket(ws)
         if greeted:
             assert await client.next() == CONNECTED
+            if since is None:
+                client.initial = await client.next()
+                assert client.initial["type"] == "playlist.updated", client.initial
+                assert set(client.initial) == {"type", "payload", "seq"}, client.initial
         yield client
     finally:
         await ws.close()

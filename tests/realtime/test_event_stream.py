@@ -71,6 +71,26 @@ async def test_the_first_message_is_connection_established_on_both_paths(server,
             assert await ev.recv_json() == CONNECTED
 
 
+async def test_a_connection_without_since_gets_the_whole_playlist_after_the_greeting(
+    server, rest: Rest, playlist
+):
+    a = await rest.add(1)
+    b = await rest.add(2)
+    await rest.play(b["id"])
+    async with event_socket(server.ws_url, playlist, greeted=False) as ev:
+        assert await ev.next() == CONNECTED
+        initial = await ev.next()
+        seq = assert_event(initial, "playlist.updated", {"items": await rest.list()})
+        assert [i["id"] for i in initial["payload"]["items"]] == [a["id"], b["id"]]
+        before, voted = await sentinel(rest, ev, a["id"])
+        assert before == [] and voted["seq"] == seq + 1
+
+
+async def test_an_empty_playlist_is_announced_as_one_empty_playlist_updated(server, playlist):
+    async with event_socket(server.ws_url, playlist) as ev:
+        assert ev.initial is not None and ev.initial["payload"] == {"items": []}
+
+
 async def test_an_invalid_playlist_name_on_the_event_socket_is_refused(server):
     # The handler closes before accepting, which ASGI servers turn into a refused handshake.
     with pytest.raises(websockets.InvalidStatus) as refused:
@@ -256,7 +276,7 @@ async def test_an_unknown_since_gets_one_snapshot_of_all_items(server, rest: Res
     value = current + 10_000 if since == "future" else int(since)
     async with event_socket(server.ws_url, playlist, since=value) as ev:
         snapshot = await ev.next()
-        assert_event(snapshot, "playlist.reordered", {"items": await rest.list()})
+        assert_event(snapshot, "playlist.updated", {"items": await rest.list()})
         assert len(snapshot["payload"]["items"]) == 2
         assert snapshot["seq"] >= current
         before, voted = await sentinel(rest, ev, a["id"])
@@ -285,7 +305,7 @@ async def test_after_a_restart_seq_keeps_increasing_and_an_old_since_gets_a_snap
         assert await rest.list() == before_restart
         async with event_socket(second.ws_url, name, since=seqs[0]) as ev:
             snapshot = await ev.next()
-            assert_event(snapshot, "playlist.reordered", {"items": before_restart})
+            assert_event(snapshot, "playlist.updated", {"items": before_restart})
             assert snapshot["seq"] >= seqs[-1]
             voted = await rest.vote(a["id"], "up")
             after = await ev.next()
@@ -356,6 +376,9 @@ async def test_heartbeats_arrive_on_websocket_and_sse_and_the_default_playlist_w
         first = await sse.next_raw()
         assert first["event"] == "connection.established"
         assert json.loads(first["data"]) == CONNECTED
+        initial = await sse.next_raw()
+        assert initial["event"] == "playlist.updated"
+        assert json.loads(initial["data"]) == ev.initial
         beat = await sse.next_raw(timeout=5)
         assert beat["event"] == "ping", beat
         assert json.loads(beat["data"])["type"] == "ping"
@@ -386,6 +409,14 @@ async def test_sse_events_carry_type_seq_and_the_same_json(server, rest: Rest, p
         first = await sse.next()
         assert first["event"] == "connection.established" and "id" not in first
         assert json.loads(first["data"]) == CONNECTED
+        initial = await sse.next()
+        assert initial == {
+            "event": "playlist.updated",
+            "id": initial["id"],
+            "data": initial["data"],
+        }
+        assert json.loads(initial["data"]) == ev.initial
+        assert_event(ev.initial, "playlist.updated", {"items": [a]})
         await rest.vote(a["id"], "up")
         await rest.play(a["id"])
         await rest.delete(a["id"])
@@ -429,16 +460,16 @@ async def test_sse_with_an_unknown_last_event_id_gets_a_snapshot(server, rest: R
     async with sse_stream(server.base_url, playlist, last_event_id=10**9) as sse:
         assert (await sse.next())["event"] == "connection.established"
         snapshot = await sse.next()
-        assert snapshot["event"] == "playlist.reordered"
+        assert snapshot["event"] == "playlist.updated"
         data = json.loads(snapshot["data"])
-        assert_event(data, "playlist.reordered", {"items": await rest.list()})
+        assert_event(data, "playlist.updated", {"items": await rest.list()})
         assert snapshot["id"] == str(data["seq"])
 
 
 # -- one change touching many items ----------------------------------------------------------
 
 
-async def test_a_peer_moving_many_items_in_one_transaction_gives_one_reordered(
+async def test_a_peer_moving_many_items_in_one_transaction_gives_one_playlist_updated(
     server, rest: Rest, playlist
 ):
     items = [await rest.add(track) for track in range(20, 25)]
@@ -454,7 +485,7 @@ async def test_a_peer_moving_many_items_in_one_transaction_gives_one_reordered(
         reordered = await ev.next()
         after = await rest.list()
         assert [i["id"] for i in after] == [i["id"] for i in reversed(items)]
-        assert_event(reordered, "playlist.reordered", {"items": after})
+        assert_event(reordered, "playlist.updated", {"items": after})
         before, voted = await sentinel(rest, ev, items[0]["id"])
         assert before == []
         assert voted["seq"] > reordered["seq"]

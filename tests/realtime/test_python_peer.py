@@ -157,7 +157,7 @@ async def test_a_peer_play_without_played_at_is_stamped_by_the_server(server, re
         await peer.wait_until(lambda: peer.item(item_id)["played_at"] is not None)
 
 
-async def test_one_peer_transaction_moving_five_items_is_one_reordered_event(
+async def test_one_peer_transaction_moving_five_items_is_one_playlist_updated_event(
     server, rest: Rest, playlist
 ):
     async with ypeer(server.ws_url, playlist) as peer:
@@ -171,7 +171,7 @@ async def test_one_peer_transaction_moving_five_items_is_one_reordered_event(
             items = await rest.list()
             assert [i["id"] for i in items] == ids[::-1]
             assert message == {
-                "type": "playlist.reordered",
+                "type": "playlist.updated",
                 "payload": {"items": items},
                 "seq": message["seq"],
             }

@@ -19,8 +19,10 @@ const state = {
   name: loadName(),
   tracks: [],
   library: new Map(), // track id -> track
+  autoSortDefault: false, // the server's order mode for playlists whose document sets none
   playlist: model.project(doc)
 }
+const project = () => model.project(doc, state.autoSortDefault)
 
 const ui = {
   room: $('#room-name'),
@@ -36,24 +38,28 @@ const ui = {
   summary: $('#summary'),
   empty: $('#playlist-empty'),
   nowPlaying: $('#now-playing'),
-  stop: $('#np-stop')
+  stop: $('#np-stop'),
+  autoSort: $('#auto-sort')
 }
 
 // ---------------------------------------------------------------- actions
 
 const actions = {
   onAdd (track) {
-    const playlist = model.project(doc)
+    const playlist = project()
     if (playlist.items.some((item) => item.trackId === track.id)) return
     model.addItem(doc, { trackId: track.id, addedBy: state.name, track: model.trackCopy(track) })
   },
   onVote: (id, delta) => model.vote(doc, id, delta),
   onPlayToggle (id) {
-    if (model.project(doc).nowPlaying === id) model.stop(doc)
+    if (project().nowPlaying === id) model.stop(doc)
     else model.play(doc, id)
   },
   onRemove: (id) => model.removeItem(doc, id),
-  onMove: (id, index) => model.moveToIndex(doc, id, index)
+  onMove (id, index) {
+    if (!project().autoSort) model.moveToIndex(doc, id, index) // by votes, the order is not set by hand
+  },
+  onAutoSort: (enabled) => model.setAutoSort(doc, enabled)
 }
 if (readOnly) {
   for (const name of Object.keys(actions)) actions[name] = () => {}
@@ -70,7 +76,9 @@ function renderTracks () {
 }
 
 function renderAll () {
-  state.playlist = model.project(doc)
+  state.playlist = project()
+  ui.autoSort.checked = state.playlist.autoSort
+  ui.playlist.classList.toggle('auto-sorted', state.playlist.autoSort)
   renderPlaylist(ui.playlist, state.playlist.items, state.library, actions)
   ui.empty.hidden = state.playlist.items.length > 0
   renderSummary(ui.summary, state.playlist.items, state.library)
@@ -123,10 +131,12 @@ ui.name.addEventListener('change', () => {
 ui.search.addEventListener('input', renderTracks)
 ui.genre.addEventListener('change', renderTracks)
 ui.stop.addEventListener('click', () => { if (!readOnly) model.stop(doc) })
+ui.autoSort.addEventListener('change', () => actions.onAutoSort(ui.autoSort.checked))
 enableReorder(ui.playlist, actions.onMove)
 
 model.itemsMap(doc).observeDeep(scheduleRender)
 model.playbackMap(doc).observe(scheduleRender)
+model.settingsMap(doc).observe(scheduleRender)
 setInterval(() => renderNowPlaying(ui.nowPlaying, state.playlist, state.library), 1000)
 setInterval(renderAll, 60_000) // keeps "added … min ago" current
 renderAll()
@@ -144,7 +154,20 @@ async function refreshLibrary () {
   }
 }
 refreshLibrary()
+
+// The server's default order applies while the document sets none (a playlist no REST write
+// has touched yet); once it is in the document, every client reads it from there.
+const settingsHeaders = { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) }
+fetch(`/api/playlists/${room}/settings/`, { headers: settingsHeaders })
+  .then((response) => (response.ok ? response.json() : null))
+  .then((settings) => {
+    if (settings && typeof settings.auto_sort_by_votes === 'boolean') {
+      state.autoSortDefault = settings.auto_sort_by_votes
+      scheduleRender()
+    }
+  })
+  .catch(() => {}) // offline: the document's mode (or by position) until the next load
 addEventListener('online', () => { if (!state.tracks.length) refreshLibrary() })
 
 // For the console and the browser tests: the document and its providers.
-window.playsync = { doc, provider, local, awareness, room, readOnly, model, snapshot: () => model.project(doc) }
+window.playsync = { doc, provider, local, awareness, room, readOnly, model, snapshot: project }

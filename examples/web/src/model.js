@@ -6,12 +6,21 @@
 //   items:    Y.Map<itemId, Y.Map{track_id, position, added_by, added_at, played_at,
 //                                 votes: Y.Map<writerKey, net>, track?}>
 //   playback: Y.Map{now_playing: itemId | null, started_at: ISO | null}
+//   settings: Y.Map{auto_sort_by_votes: bool}
 import * as Y from 'yjs'
 
 export const DEFAULT_ADDED_BY = 'Anonymous'
 
 export const itemsMap = (doc) => doc.getMap('items')
 export const playbackMap = (doc) => doc.getMap('playback')
+export const settingsMap = (doc) => doc.getMap('settings')
+
+/** The document's order mode: true (by votes), false (by position), or null when it sets none
+ * (then the server's default applies: GET /api/playlists/NAME/settings/ says which). */
+export function readAutoSort (doc) {
+  const value = settingsMap(doc).get('auto_sort_by_votes')
+  return typeof value === 'boolean' ? value : null
+}
 
 /** This peer's key in every vote counter: it writes no other. */
 export const writerKey = (doc) => String(doc.clientID)
@@ -67,9 +76,14 @@ export function readItem (id, value, nowPlaying, myKey) {
 
 const byPositionThenId = (a, b) =>
   a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+const byVotesThenPosition = (a, b) => b.votes - a.votes || byPositionThenId(a, b)
 
-/** The whole playlist: readable items ordered by position then id, and the playback register. */
-export function project (doc) {
+/**
+ * The whole playlist: readable items in order, and the playback register. The order is by
+ * position then id, or with auto-sort by votes (highest first), then position, then id.
+ * `autoSortDefault`: the mode when the document sets none (the server's default).
+ */
+export function project (doc, autoSortDefault = false) {
   const playback = playbackMap(doc)
   const nowPlaying = typeof playback.get('now_playing') === 'string' ? playback.get('now_playing') : null
   const startedAt = typeof playback.get('started_at') === 'string' ? playback.get('started_at') : null
@@ -79,15 +93,17 @@ export function project (doc) {
     const item = readItem(id, value, nowPlaying, myKey)
     if (item) items.push(item)
   }
-  items.sort(byPositionThenId)
+  const autoSort = readAutoSort(doc) ?? autoSortDefault
+  items.sort(autoSort ? byVotesThenPosition : byPositionThenId)
   const playing = items.find((item) => item.isPlaying) ?? null
-  return { items, nowPlaying, startedAt, playing }
+  return { items, nowPlaying, startedAt, playing, autoSort }
 }
 
 // ---------------------------------------------------------------- positions
 
-/** Where an append goes: last + 1, or 1.0 when empty. */
-export const nextPosition = (items) => (items.length ? items[items.length - 1].position + 1 : 1)
+/** Where an append goes: last position + 1 (whatever the order shown), or 1.0 when empty. */
+export const nextPosition = (items) =>
+  items.length ? Math.max(...items.map((item) => item.position)) + 1 : 1
 
 /** A position between two neighbours (either may be missing): midpoint, first − 1 or last + 1. */
 export function positionBetween (before, after) {
@@ -180,6 +196,11 @@ export function stop (doc) {
       playback.set('started_at', null)
     }
   })
+}
+
+/** Order the playlist by votes (true) or by position (false), for everyone. */
+export function setAutoSort (doc, enabled) {
+  doc.transact(() => { settingsMap(doc).set('auto_sort_by_votes', Boolean(enabled)) })
 }
 
 /** The plain-JSON copy of a library track that an item carries for display. */
