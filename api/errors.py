@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN_ORIGIN = "FORBIDDEN_ORIGIN"
     UNAUTHORIZED = "UNAUTHORIZED"
     FORBIDDEN = "FORBIDDEN"
+    NOT_READY = "NOT_READY"
 
 
 class ApiError(Exception):

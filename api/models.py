@@ -85,6 +85,19 @@ class Status(Response):
     status: str
 
 
+class Readiness(Response):
+    """Every dependency answers: `{"status": "ready", "checks": {"database": "ok", ...}}`."""
+
+    status: str
+    checks: dict[str, str] = Field(description="Each dependency checked (database, redis)")
+
+
+class PrometheusText(Response):
+    """Prometheus text exposition format."""
+
+    media_type: ClassVar[str | None] = "text/plain"
+
+
 class NoContent(Response):
     """No body."""
 

@@ -14,7 +14,11 @@ import time
 from typing import cast
 
 from quart import Blueprint, Quart, Response, g, jsonify, request
+from quart_schema import document_response, tag_blueprint
 
+from api.errors import ErrorCode
+from api.models import PrometheusText, Readiness
+from api.openapi import document_errors
 from server.engine.metrics import CONTENT_TYPE
 from server.engine.storage import StorageError
 
@@ -29,6 +33,7 @@ except ImportError:  # only a server with --redis-url needs it
 log = logging.getLogger("playsync.request")
 
 ops = Blueprint("ops", __name__)
+tag_blueprint(ops, ["Service"])
 
 SHUTDOWN_READ_SECONDS = 2.0
 """At shutdown, a closed peer's frames already received are applied for at most this long
@@ -38,7 +43,10 @@ CHECK_TIMEOUT = 2.0
 
 
 @ops.get("/ready")
+@document_response(Readiness)
+@document_errors(503, ErrorCode.NOT_READY, description="The database or Redis does not answer")
 async def ready():
+    """Ready: the database and, when configured, Redis answer (CONTRACT §10)"""
     state = app_state()
     reasons: dict[str, str] = {}
     try:
@@ -53,7 +61,7 @@ async def ready():
     if reasons:
         body = {
             "error": {
-                "code": "NOT_READY",
+                "code": ErrorCode.NOT_READY,
                 "message": "; ".join(f"{what}: {why}" for what, why in reasons.items()),
                 "details": reasons,
             }
@@ -121,7 +129,9 @@ async def refuse_websocket(receive: Receive, send: Send) -> None:
 
 
 @ops.get("/metrics")
+@document_response(PrometheusText)
 async def metrics():
+    """The server's metrics, in the Prometheus text format (CONTRACT §10)"""
     return Response(app_state().metrics.render(), content_type=CONTENT_TYPE)
 
 
