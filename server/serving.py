@@ -52,9 +52,10 @@ def hypercorn_config(settings: Settings) -> LimitedConfig:
     return config
 
 
-SHUTDOWN_DEADLINE = 7.0
+SHUTDOWN_DEADLINE = 5.0
 """Seconds from SIGTERM until connections still open are cut (rooms stored first), so the
-process exits within the 10 s that CONTRACT §10 allows."""
+process exits within the 10 s that CONTRACT §10 allows: a cut peer's connection may still take
+up to 3 s to finish (``WebSocketConnection.finish`` drains it), and at 7 s that came to 10."""
 _SHARED_SOCKETS: list[socket.socket] = []
 
 
