@@ -35,7 +35,10 @@ def _text(body: dict[str, Any], field: str, limit: int) -> str:
 
 
 def _no_lone_surrogates(value: str, field: str) -> None:
-    """pycrdt and SQLite refuse (or panic on) a lone surrogate: a 400 before any write."""
+    """pycrdt and SQLite refuse (or panic on) a lone surrogate, and PostgreSQL's text holds no
+    NUL character: a 400 before any write, not a 503 from the database."""
+    if "\x00" in value:
+        raise ValidationError(f"{field} is not valid text", details={field: "NUL character"})
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
