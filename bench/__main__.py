@@ -33,6 +33,7 @@ FULL = {
         "join_timeout": 30,
         "idle_rooms": 100,
         "nodeflate": False,
+        "nogate": True,
     },
     "rest": {"rounds": 4, "seconds": 3.0, "votes_per_round": 1500},
     "storage": {"edits": 100_000, "per_commit": 50},
@@ -48,6 +49,7 @@ QUICK = {
         "join_timeout": 20,
         "idle_rooms": 30,
         "nodeflate": False,
+        "nogate": False,
     },
     "rest": {"rounds": 2, "seconds": 2.0, "votes_per_round": 500},
     "storage": {"edits": 20_000, "per_commit": 50},
@@ -93,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         help="fan-out: also playsync with peers that do not offer permessage-deflate "
         "(always in the full run)",
     )
+    parser.add_argument(
+        "--nogate",
+        action="store_true",
+        help="fan-out: also playsync with the gate off, to price it (always in the full run)",
+    )
     parser.add_argument("--output", type=Path, default=BENCH / "results.json")
     parser.add_argument("--readme", type=Path, default=BENCH / "README.md")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the table")
@@ -117,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             plan["fanout"]["burst"].setdefault(n, 100)
     plan["fanout"]["awareness"] = args.awareness
     plan["fanout"]["nodeflate"] = plan["fanout"]["nodeflate"] or args.nodeflate
+    plan["fanout"]["nogate"] = plan["fanout"]["nogate"] or args.nogate
 
     started = time.monotonic()
     results: dict = {

@@ -194,7 +194,12 @@ class Service:
 
 
 def playsync_service(
-    workdir: Path, name: str, database: Path, *, bench_app: bool = False
+    workdir: Path,
+    name: str,
+    database: Path,
+    *,
+    bench_app: bool = False,
+    extra: list[str] | None = None,
 ) -> Service:
     """The production server (``server.cli serve``), or the bench app with its noop route."""
     port = free_port()
@@ -204,6 +209,7 @@ def playsync_service(
     else:
         argv = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
         argv += ["--database-url", url, "--no-seed"]
+    argv += extra or []
     return Service(name, argv, port, workdir / f"{name}.log")
 
 

@@ -30,6 +30,8 @@ from .common import (
 PLAYSYNC, REFERENCE = "playsync", "reference"
 NODEFLATE = "playsync-nodeflate"
 """Diagnostic variant: playsync with peers that do not offer permessage-deflate."""
+NOGATE = "playsync-nogate"
+"""Variant: playsync with the gate off (``--no-check-updates``), to price the gate (CONTRACT §9)."""
 
 
 def _node_argv(targets, *, awareness: bool = False, **options) -> list[str]:
@@ -44,15 +46,21 @@ def _node_argv(targets, *, awareness: bool = False, **options) -> list[str]:
     return argv
 
 
-def _start_set(workdir: Path, tag: str, *, nodeflate: bool = False) -> list[Service]:
+def _start_set(
+    workdir: Path, tag: str, *, nodeflate: bool = False, nogate: bool = False
+) -> list[Service]:
     database = workdir / f"fanout-{tag}.db"
     seed_tracks(database)
     started = [playsync_service(workdir, PLAYSYNC, database)]
     started.append(reference_service(workdir, REFERENCE))
-    if nodeflate:
-        other = workdir / f"fanout-{tag}-nodeflate.db"
-        seed_tracks(other)
-        started.append(playsync_service(workdir, NODEFLATE, other))
+    for variant, wanted, extra in (
+        (NODEFLATE, nodeflate, []),
+        (NOGATE, nogate, ["--no-check-updates"]),
+    ):
+        if wanted:
+            other = workdir / f"fanout-{tag}-{variant}.db"
+            seed_tracks(other)
+            started.append(playsync_service(workdir, variant, other, extra=extra))
     return started
 
 
@@ -108,6 +116,7 @@ def fanout_section(
     idle_rooms: int,
     awareness: bool = False,
     nodeflate: bool = False,
+    nogate: bool = False,
     profiler=None,
 ) -> dict:
     if not REFERENCE_SERVER.exists():
@@ -126,7 +135,7 @@ def fanout_section(
             "ratio": ratio(rooms[PLAYSYNC]["per_room_bytes"], rooms[REFERENCE]["per_room_bytes"]),
         }
     for n in sizes:
-        started = _start_set(workdir, f"n{n}", nodeflate=nodeflate)
+        started = _start_set(workdir, f"n{n}", nodeflate=nodeflate, nogate=nogate)
         with services(*started):
             log(f"fan-out: N={n}, {rounds} round(s) per server, interleaved")
             argv = _node_argv(
@@ -167,6 +176,18 @@ def fanout_section(
                     variant["burst_deliveries_per_second"], ref["burst_deliveries_per_second"]
                 ),
                 "join": ratio(variant["join_seconds_max"], ref["join_seconds_max"]),
+            }
+        if nogate:
+            # The gate's price on fan-out (issue: within 15% with it on): gated ÷ ungated.
+            variant = _summary(runs, NOGATE, n)
+            result["sizes"][str(n)][NOGATE] = variant
+            result["sizes"][str(n)]["gate_ratios"] = {
+                "latency_p50": ratio(mine["latency_p50_ms"], variant["latency_p50_ms"]),
+                "latency_p99": ratio(mine["latency_p99_ms"], variant["latency_p99_ms"]),
+                "burst": ratio(
+                    mine["burst_deliveries_per_second"], variant["burst_deliveries_per_second"]
+                ),
+                "join": ratio(mine["join_seconds_max"], variant["join_seconds_max"]),
             }
         for run in runs:
             (run.get("latency") or {}).pop("samples_ms", None)
