@@ -21,6 +21,14 @@ that makes no progress for ``send_timeout`` seconds aborts the TCP connection. A
 connection reaches the app as an ordinary ``websocket.disconnect``, so its room lets it go.
 wsproto already parses frames incrementally (it hands over partial payloads), so no other
 layer buffers a whole frame.
+
+One addition, for fan-out (issue #14): over HTTP/1.1, the app may write a binary message
+straight to the socket (the ASGI extension :data:`~server.surfaces.websocket.WRITE_NOW`),
+framed once for every peer it goes to, instead of going through hypercorn's per-connection
+send path (an ASGI message, wsproto framing a copy of the payload, the send lock, ``drain``)
+for each of them. It writes only when nothing is waiting to be sent to that peer and its
+socket buffer is small: otherwise the app queues as before, and ``drain`` with the send
+timeout judges the peer.
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ from hypercorn.protocol.events import StreamClosed
 from hypercorn.protocol.ws_stream import FrameTooLargeError, WebsocketBuffer, WSStream
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, Message, Ping, Pong
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, FrameProtocol
+
+from server.surfaces.websocket import WRITE_NOW
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,9 @@ log = logging.getLogger(__name__)
 REFUSED_GRACE_SECONDS = 5.0
 
 PING_PAYLOAD = b"playsync"
+
+WRITE_NOW_MAX_BUFFERED = 64 * 1024
+"""Past this many bytes waiting in a socket's buffer, messages to it take the queued path."""
 
 # The transport of the TCP connection being served: set by LimitedTCPServer.run, read by the
 # WebSocket stream it creates (in the same task), which has no other handle on the socket.
@@ -132,9 +145,26 @@ class LimitedWSStream(WSStream):
 
     async def _accept(self, message) -> None:
         await super()._accept(message)
+        if self._transport is not None and self.scope["http_version"].startswith("1"):
+            # HTTP/2 streams share the socket with other framing: never written directly.
+            self.scope["extensions"][WRITE_NOW] = self._write_now
         interval = getattr(self.config, "ping_seconds", None)
         if interval:
             self.task_group.spawn(self._keep_alive, interval)
+
+    def _write_now(self, payload: bytes) -> bool:
+        """Write one binary message to the socket now; False (nothing written) if it cannot."""
+        transport = self._transport
+        if (
+            self.closed
+            or transport is None
+            or transport.is_closing()
+            or self.connection.state != ConnectionState.OPEN
+            or transport.get_write_buffer_size() > WRITE_NOW_MAX_BUFFERED
+        ):
+            return False
+        transport.write(server_frame(payload))
+        return True
 
     async def _keep_alive(self, interval: float) -> None:
         """Ping every ``interval``; a peer that left the previous ping unanswered is cut.
@@ -170,6 +200,22 @@ class LimitedWSStream(WSStream):
         """Abort the TCP connection: the reader sees it closed, and the app a disconnect."""
         if self._transport is not None:
             self._transport.abort()
+
+
+_last_framed: tuple[bytes | None, bytes] = (None, b"")
+
+
+def server_frame(payload: bytes) -> bytes:
+    """``payload`` as one unmasked binary frame, as wsproto frames it (no extension: the
+    server declines permessage-deflate). The same message relayed to N peers is one
+    ``bytes`` object, so it is framed once, not N times."""
+    global _last_framed
+    if _last_framed[0] is not payload:
+        _last_framed = (
+            payload,
+            bytes(FrameProtocol(client=False, extensions=[]).send_data(payload)),
+        )
+    return _last_framed[1]
 
 
 class LimitedTCPServer(TCPServer):

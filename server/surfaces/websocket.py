@@ -6,7 +6,9 @@ closes right after its last update would lose it. Here every frame is
 handled in order until ``websocket.disconnect``. Outgoing messages go
 through a bounded queue drained by one writer task: ``send`` never blocks
 and never raises, and a peer that cannot keep up is closed instead of
-stalling everyone else.
+stalling everyone else. Where the server offers :data:`WRITE_NOW` (ours does,
+over HTTP/1.1), a binary message to a peer with nothing queued is written at
+once instead, skipping the queue and the writer task.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ DRAIN_SECONDS = 3.0
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+WRITE_NOW = "playsync.write_now"
+"""ASGI scope extension: ``write_now(payload) -> bool`` writes a binary message to the socket
+at once, or returns False (nothing written) when the message must be queued instead."""
 
 _ids = itertools.count(1)
 
@@ -74,6 +80,8 @@ class WebSocketConnection:
         self._queued_bytes = 0
         self._max_queued_bytes = queue_bytes
         self._writer: asyncio.Task[None] | None = None
+        self._write_now: Callable[[bytes], bool] | None = None
+        self._writing = False  # the writer task holds a message it has not finished sending
         self.close_code: int | None = None
         self.close_reason = ""
         self.disconnected = False
@@ -86,12 +94,21 @@ class WebSocketConnection:
         if message["type"] != "websocket.connect":
             return False
         await self._send({"type": "websocket.accept"})
+        self._write_now = self.scope.get("extensions", {}).get(WRITE_NOW)
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer:{self.connection_id}")
         return True
 
     def send(self, message: bytes | str) -> None:
         """Queue a message. Never blocks or raises; a full queue closes the connection."""
         if self.close_code is not None:
+            return
+        if (
+            self._write_now is not None
+            and not self._writing
+            and self._queue.empty()
+            and isinstance(message, bytes)
+            and self._write_now(message)
+        ):
             return
         size = len(message)
         if self._queue.full() or self._queued_bytes + size > self._max_queued_bytes:
@@ -179,6 +196,7 @@ class WebSocketConnection:
             if message is None:
                 break
             self._queued_bytes -= len(message)
+            self._writing = True
             try:
                 if isinstance(message, bytes):
                     await self._send({"type": "websocket.send", "bytes": message})
@@ -187,6 +205,8 @@ class WebSocketConnection:
             except Exception:  # the client is gone; the reader will see the disconnect
                 self.disconnected = True
                 break
+            finally:
+                self._writing = False
         await self._send_close()
 
     async def _send_close(self) -> None:
