@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from pycrdt import Awareness, Doc, create_sync_message
@@ -41,6 +41,9 @@ T = TypeVar("T")
 
 EMPTY_UPDATE = b"\x00\x00"
 """A v1 update with no structs and no deletions (pycrdt emits one for a no-op transaction)."""
+
+MAX_DERIVED = 16
+"""Values :meth:`Room.derived` keeps per change of the document."""
 
 RESYNC_DELAY = 0.5
 """After an update that could not be applied whole, wait this long, then ask peers for all."""
@@ -79,6 +82,10 @@ class Room:
         self._items_sub = items_map(self.doc).observe_deep(self._captured_events.extend)
         self._resync: asyncio.TimerHandle | None = None
         self._memo: dict[str, tuple[Playlist, Any]] = {}
+        self.changes = 0
+        """Transactions that changed the document: what is derived from it is keyed on this."""
+        self._derived: dict[Hashable, Any] = {}
+        self._derived_at = 0
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -162,6 +169,23 @@ class Room:
             cached = self._memo[key] = (self.playlist, compute(self.playlist))
         return cached[1]
 
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A value derived from the document, computed once per change of it.
+
+        Sync step 2 for the same state vector is the case: 1000 peers joining at once all
+        send an empty one, and encoding 200 items once instead of 1000 times is most of
+        their join. Keys may come from peers, so at most :data:`MAX_DERIVED` are kept.
+        """
+        if self._derived_at != self.changes:
+            self._derived.clear()
+            self._derived_at = self.changes
+        if key in self._derived:
+            return self._derived[key]
+        value = compute()
+        if len(self._derived) < MAX_DERIVED:
+            self._derived[key] = value
+        return value
+
     async def persisted(self) -> None:
         """Wait until every change made so far is committed (raises StorageError)."""
         if self.persister is not None:
@@ -215,6 +239,7 @@ class Room:
         self._captured_events.clear()  # the same list: observe_deep appends to it
         if not updates:
             return
+        self.changes += 1
         self.touch()
         self.extensions.update(self, updates, origin)
         before = self.playlist

@@ -140,10 +140,9 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
     payload = reader.var_bytes()
     if sync_type == YSyncMessageType.SYNC_STEP1:
         try:
-            update = room.doc.get_update(payload)
+            message = room.derived(("step2", payload), lambda: _sync_step2(room, payload))
         except ValueError as exc:
             raise ProtocolError("invalid state vector") from exc
-        message = bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP2]) + write_message(update)
         session.peer.send(message)
     elif sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
         if payload == EMPTY_UPDATE:
@@ -175,6 +174,12 @@ def _handle_sync(room: Room, session: PeerSession, reader: _Reader) -> None:
             room.ask_peers_for_missing()
     else:
         raise ProtocolError(f"unknown sync message type {sync_type}")
+
+
+def _sync_step2(room: Room, state_vector: bytes) -> bytes:
+    """What the room has that ``state_vector`` lacks, as a sync step 2 message."""
+    update = room.doc.get_update(state_vector)
+    return bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP2]) + write_message(update)
 
 
 def _ignore_read_only_update(session: PeerSession) -> None:
