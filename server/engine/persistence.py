@@ -4,8 +4,10 @@ Every local update goes into one queue. A single task drains it: all updates
 queued by then are merged into one row and committed in one transaction, so
 200 concurrent REST writes cost a handful of commits, not 200. A REST write
 waits on :meth:`Persister.flush` and answers only once its update is
-committed; a Yjs peer's update does not wait, and is stored within
-``batch_delay`` seconds. Once committed, each row is handed to the ``stored_listeners``
+committed; a Yjs peer's update does not wait: it is committed at once if the
+last commit is ``batch_delay`` seconds old, else when it will be (a peer that
+types fast costs at most one row per ``batch_delay``, a lone edit no wait).
+Once committed, each row is handed to the ``stored_listeners``
 (with its version) to be published to the other processes: never before, so
 no process builds on an update that a crash could still lose. When the log
 grows past a bound the task asks storage to compact it: storage folds what is
@@ -82,6 +84,7 @@ class Persister:
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._last_commit = -float("inf")  # loop time the last commit ended
         self.compactions = 0
 
     @property
@@ -127,10 +130,11 @@ class Persister:
             self._wake.clear()
             if not self._pending:
                 continue
-            if not self._waiters and not self._urgent.is_set():
-                # Only peers are waiting to be stored: give them time to batch up.
+            wait = self._batch_delay - (asyncio.get_running_loop().time() - self._last_commit)
+            if wait > 0 and not self._waiters and not self._urgent.is_set():
+                # Only peers are waiting to be stored, and a commit just went: batch up.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._urgent.wait(), self._batch_delay)
+                    await asyncio.wait_for(self._urgent.wait(), wait)
             self._urgent.clear()
             batch, self._pending = self._pending, []
             target = self._stored + len(batch)
@@ -149,6 +153,7 @@ class Persister:
                 self._wake.set()
                 continue
             failures = 0
+            self._last_commit = asyncio.get_running_loop().time()
             self._stored = target
             self.log_updates += 1
             self.log_bytes += len(data)
