@@ -3,6 +3,7 @@
 python -m bench                  # the full run (make bench)
 python -m bench --quick          # smaller: one round each, fewer edits
 python -m bench --only rest,storage
+python -m bench --only split     # several processes (needs PostgreSQL and redis-server)
 python -m bench --profile        # also sample the playsync server with py-spy
 """
 
@@ -22,12 +23,12 @@ from pathlib import Path
 from .common import BENCH, log, machine
 from .report import evaluate_targets, update_readme
 
-SECTIONS = ("fanout", "rest", "storage", "memory", "gate")
+SECTIONS = ("fanout", "rest", "storage", "memory", "gate", "split")
 
 FULL = {
     "fanout": {
         "sizes": [50, 200, 1000],
-        "rounds": 2,
+        "rounds": 3,  # issue 14: the median of the rounds
         "latency_updates": 50,
         "burst": {50: 400, 200: 150, 1000: 40},
         "join_timeout": 30,
@@ -39,6 +40,7 @@ FULL = {
     "storage": {"edits": 100_000, "per_commit": 50},
     "memory": {"playlists": 100},
     "gate": {"updates": 6000, "history": 20_000},
+    "split": {"peers": 100, "rounds": 3, "updates": 30, "burst": 100},
 }
 QUICK = {
     "fanout": {
@@ -55,6 +57,7 @@ QUICK = {
     "storage": {"edits": 20_000, "per_commit": 50},
     "memory": {"playlists": 30},
     "gate": {"updates": 2000, "history": 5000},
+    "split": {"peers": 100, "rounds": 1, "updates": 15, "burst": 50},
 }
 
 
@@ -75,6 +78,10 @@ def _run_section(name: str, config: dict, workdir: Path, profiler) -> dict:
         from .gate_bench import gate_section
 
         return gate_section(workdir, **config)
+    if name == "split":
+        from .multiprocess import split_section
+
+        return split_section(workdir, **config)
     from .memory import memory_section
 
     return memory_section(workdir, **config)

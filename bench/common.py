@@ -82,6 +82,31 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and of its live descendants (``--workers``)."""
+    own = cpu_seconds(pid)
+    if own is None:
+        return None
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(tree_cpu_seconds(int(child)) or 0.0 for child in children)
+
+
+def listening_sockets(port: int) -> int:
+    """Listening TCP sockets on ``port`` (several with SO_REUSEPORT: one per worker)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state = fields[1], fields[3]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
 def settle(
     pid: int, *, idle_share: float = 0.05, window: float = 0.3, limit: float = 30.0
 ) -> float:
@@ -293,12 +318,20 @@ def services(*items: Service) -> Iterator[tuple[Service, ...]]:
             item.stop()
 
 
-def run_json(argv: list[str], *, timeout: float, cwd: Path = ROOT, stdin: str | None = None) -> Any:
+def run_json(
+    argv: list[str],
+    *,
+    timeout: float,
+    cwd: Path = ROOT,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Any:
     """Run a helper process that prints one JSON object on stdout (stderr passes through)."""
     result = subprocess.run(
         argv,
         cwd=cwd,
         input=stdin,
+        env={**os.environ, **env} if env else None,
         stdout=subprocess.PIPE,
         text=True,
         timeout=timeout,

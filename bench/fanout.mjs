@@ -13,7 +13,8 @@
 //            the writer's items)
 //   latency  the writer votes once, waits until all N peers have it, pauses, repeats
 //   burst    the writer sends M votes back to back, as fast as it can; deliveries per second =
-//            N * M / time until every peer has the last one
+//            N * M / time until every peer has the last one; and per peer, the time from the
+//            burst's start until it has the last one (p50 and p99 over peers)
 //   memory   server RSS before the peers joined and after they settled
 // --rooms K first: K idle rooms of --items items per server, each written by a peer that then
 // leaves; RSS growth per room. Peers publish no awareness state unless --awareness.
@@ -304,18 +305,22 @@ async function round (server, n, roundIndex) {
   const m = burstFor(n)
   const final = value + m
   const reachedFinal = new Set()
+  const finalAt = [] // per peer: ms from the burst's start until it has the last update
   const disconnectsBefore = live.reduce((s, p) => s + p.disconnects, 0)
   let remaining = live.length
   let lastDone = null
+  let burstStart = null
   for (const peer of live) {
     peer.onUpdate = (p) => {
       if (!reachedFinal.has(p) && votesOf(p, target, writerKey) === final) {
         reachedFinal.add(p)
-        if (--remaining === 0) lastDone = now()
+        const t = now()
+        finalAt.push(t - burstStart)
+        if (--remaining === 0) lastDone = t
       }
     }
   }
-  const burstStart = now()
+  burstStart = now()
   for (let i = 1; i <= m; i++) {
     writer.doc.transact(() => { writer.items.get(target).get('votes').set(writerKey, value + i) })
   }
@@ -323,6 +328,7 @@ async function round (server, n, roundIndex) {
   await waitFor(() => lastDone !== null, burstTimeout, 2)
   const reached = live.length - remaining
   const elapsed = ((lastDone ?? now()) - burstStart) / 1000
+  finalAt.sort((a, b) => a - b)
   result.burst = {
     updates: m,
     peers: live.length,
@@ -331,10 +337,13 @@ async function round (server, n, roundIndex) {
     writer_send_seconds: sendSeconds,
     deliveries: reached * m,
     deliveries_per_second: lastDone !== null ? (live.length * m) / elapsed : null,
+    // Over the peers that got the last update (all of them when reached_final === peers).
+    peer_final_p50_ms: percentile(finalAt, 0.5),
+    peer_final_p99_ms: percentile(finalAt, 0.99),
     disconnects: live.reduce((s, p) => s + p.disconnects, 0) - disconnectsBefore
   }
   value = final
-  log(`${server.name} n=${n} r=${roundIndex}: burst ${m} x ${live.length} in ${elapsed.toFixed(2)}s = ${Math.round(result.burst.deliveries_per_second ?? 0)}/s`)
+  log(`${server.name} n=${n} r=${roundIndex}: burst ${m} x ${live.length} in ${elapsed.toFixed(2)}s = ${Math.round(result.burst.deliveries_per_second ?? 0)}/s, per peer p50 ${result.burst.peer_final_p50_ms?.toFixed(1)}ms`)
   result.server_cpu_seconds = cpuBefore === null ? null : (cpuTicks(server.pid) - cpuBefore) / 100
   result.disconnects = peers.reduce((s, p) => s + p.disconnects, 0)
 

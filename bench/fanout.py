@@ -71,8 +71,11 @@ def _urls(started: list[Service]):
 
 
 def _summary(runs: list[dict], server: str, n: int) -> dict:
+    """One server at one N over the rounds: each figure per round, then the median of the
+    rounds (issue 14: a shared machine makes single rounds noisy); pooled figures as context."""
     mine = [r for r in runs if r["server"] == server and r["n"] == n and "error" not in r]
-    samples = [x for r in mine for x in (r.get("latency") or {}).get("samples_ms", [])]
+    latencies = [r.get("latency") or {} for r in mine]
+    samples = [x for lat in latencies for x in lat.get("samples_ms", [])]
     joins = [r["join"] for r in mine]
     bursts = [r["burst"] for r in mine if r.get("burst")]
     per_peer = [
@@ -80,21 +83,32 @@ def _summary(runs: list[dict], server: str, n: int) -> dict:
         for r in mine
         if r.get("rss_after") and r.get("rss_before")
     ]
+    join_seconds = [j["seconds"] for j in joins]
     return {
         "rounds": len(mine),
         "errors": [
             r["error"] for r in runs if r["server"] == server and r["n"] == n and "error" in r
         ],
         "latency_samples": len(samples),
-        "latency_missed": sum((r.get("latency") or {}).get("missed", 0) for r in mine),
-        "latency_p50_ms": percentile(samples, 0.5),
-        "latency_p99_ms": percentile(samples, 0.99),
+        "latency_missed": sum(lat.get("missed", 0) for lat in latencies),
+        "latency_p50_ms_rounds": [lat.get("p50_ms") for lat in latencies],
+        "latency_p99_ms_rounds": [lat.get("p99_ms") for lat in latencies],
+        "latency_p50_ms": median([lat.get("p50_ms") for lat in latencies]),
+        "latency_p99_ms": median([lat.get("p99_ms") for lat in latencies]),
+        "latency_p50_pooled_ms": percentile(samples, 0.5),
+        "latency_p99_pooled_ms": percentile(samples, 0.99),
         "burst_deliveries_per_second": median(
             [b["deliveries_per_second"] for b in bursts if b["deliveries_per_second"]]
         ),
+        # Per round, over peers: time from the burst's start until a peer has its last update.
+        "burst_p50_ms": median([b.get("peer_final_p50_ms") for b in bursts]),
+        "burst_p99_ms": median([b.get("peer_final_p99_ms") for b in bursts]),
         "burst_complete": all(b["reached_final"] == b["peers"] for b in bursts) and bool(bursts),
         "burst_rounds": bursts,
         "join_all_synced": all(j["all_synced"] for j in joins) and bool(joins),
+        "join_seconds_rounds": join_seconds,
+        # Until the last of the N peers synced; None in a round where not all did.
+        "join_seconds": median(join_seconds) if None not in join_seconds else None,
         "join_seconds_max": max((j["seconds"] for j in joins if j["seconds"]), default=None),
         "join_synced_min": min((j["synced"] for j in joins), default=0),
         "join_synced_within_10s_min": min((j["synced_within_10s"] for j in joins), default=0),
@@ -102,6 +116,18 @@ def _summary(runs: list[dict], server: str, n: int) -> dict:
         "disconnects": sum(r.get("disconnects", 0) for r in mine),
         "rss_per_peer_bytes": median(per_peer),
         "server_cpu_seconds": [r.get("server_cpu_seconds") for r in mine],
+    }
+
+
+def _ratios(a: dict, b: dict) -> dict[str, float | None]:
+    """``a`` ÷ ``b`` for each figure, medians of the rounds (burst: deliveries per second)."""
+    return {
+        "latency_p50_ratio": ratio(a["latency_p50_ms"], b["latency_p50_ms"]),
+        "latency_p99_ratio": ratio(a["latency_p99_ms"], b["latency_p99_ms"]),
+        "burst_ratio": ratio(a["burst_deliveries_per_second"], b["burst_deliveries_per_second"]),
+        "burst_p50_ratio": ratio(a["burst_p50_ms"], b["burst_p50_ms"]),
+        "burst_p99_ratio": ratio(a["burst_p99_ms"], b["burst_p99_ms"]),
+        "join_ratio": ratio(a["join_seconds"], b["join_seconds"]),
     }
 
 
@@ -159,35 +185,21 @@ def fanout_section(
         result["sizes"][str(n)] = {
             PLAYSYNC: mine,
             REFERENCE: ref,
-            "latency_p50_ratio": ratio(mine["latency_p50_ms"], ref["latency_p50_ms"]),
-            "latency_p99_ratio": ratio(mine["latency_p99_ms"], ref["latency_p99_ms"]),
-            "burst_ratio": ratio(
-                mine["burst_deliveries_per_second"], ref["burst_deliveries_per_second"]
-            ),
-            "join_ratio": ratio(mine["join_seconds_max"], ref["join_seconds_max"]),
+            **_ratios(mine, ref),
             "rss_per_peer_ratio": ratio(mine["rss_per_peer_bytes"], ref["rss_per_peer_bytes"]),
         }
         if nodeflate:
             variant = _summary(runs, NODEFLATE, n)
             result["sizes"][str(n)][NODEFLATE] = variant
             result["sizes"][str(n)]["nodeflate_ratios"] = {
-                "latency_p50": ratio(variant["latency_p50_ms"], ref["latency_p50_ms"]),
-                "burst": ratio(
-                    variant["burst_deliveries_per_second"], ref["burst_deliveries_per_second"]
-                ),
-                "join": ratio(variant["join_seconds_max"], ref["join_seconds_max"]),
+                key.removesuffix("_ratio"): value for key, value in _ratios(variant, ref).items()
             }
         if nogate:
-            # The gate's price on fan-out (issue: within 15% with it on): gated ÷ ungated.
+            # The gate's price on fan-out (issue 9: within 15% with it on): gated ÷ ungated.
             variant = _summary(runs, NOGATE, n)
             result["sizes"][str(n)][NOGATE] = variant
             result["sizes"][str(n)]["gate_ratios"] = {
-                "latency_p50": ratio(mine["latency_p50_ms"], variant["latency_p50_ms"]),
-                "latency_p99": ratio(mine["latency_p99_ms"], variant["latency_p99_ms"]),
-                "burst": ratio(
-                    mine["burst_deliveries_per_second"], variant["burst_deliveries_per_second"]
-                ),
-                "join": ratio(mine["join_seconds_max"], variant["join_seconds_max"]),
+                key.removesuffix("_ratio"): value for key, value in _ratios(mine, variant).items()
             }
         for run in runs:
             (run.get("latency") or {}).pop("samples_ms", None)

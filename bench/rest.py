@@ -1,15 +1,22 @@
-"""REST: the legacy API against the framework's own ceiling, in one server process.
+"""REST: the legacy API against the framework's own ceiling, side by side in one run.
 
-The bench app (:mod:`bench.app`: the real app plus ``/bench/noop``) serves a playlist
-``bench`` of 200 items, made through the API itself. A load generator in its own
-process (:mod:`bench.loadgen`, 20 keep-alive connections) alternates, round by round,
-between a real route and the trivial one (A B, then B A), so both see the same machine:
+The bench app (:mod:`bench.app`: the real app plus ``/bench/noop``, one worker) serves
+the playlist ``default`` of 200 items, made through the API itself, at ``/api/playlist/``
+(the route the original frontend reads, CONTRACT §2). On the same database, in the same
+run, ``playsync serve`` also serves it with ``--paginate`` (the frontend's envelope: the
+first page of 100 and ``count``), with ``--workers 2``, and with both. Load generators
+run in their own process (20 keep-alive connections) and alternate, round by round
+(A B C …, then … C B A), so all series see the same machine:
 
-- reads:  ``GET /api/playlists/bench/`` against ``GET /bench/noop``
-- votes:  ``POST /api/playlists/bench/{id}/vote/`` (spread over the 200 items) against
-          ``POST /bench/noop`` with the same body; afterwards the sum of all votes must
-          have grown by exactly the number of 200 answers (none lost), and no request
-          may fail
+- reads:  ``GET /api/playlist/`` on each of the four servers against ``GET /bench/noop``
+          on the one-worker bench app (issue 14: ≥ 1x it on one worker, ≥ 1.7x with two);
+          driven by wrk (:mod:`bench.wrk`) when installed: with two workers on two cores
+          the Python load generator would be the bottleneck. The load generator's CPU
+          (in cores) is recorded for every series, as the check.
+- votes:  ``POST /api/playlist/{id}/vote/`` (spread over the 200 items) against
+          ``POST /bench/noop`` with the same body, one worker; afterwards the sum of all
+          votes must have grown by exactly the number of 200 answers (none lost), and no
+          request may fail (:mod:`bench.loadgen`, which counts every request)
 - durability: one client, one write at a time: a vote's p50 (answered only once its
   change is committed, ``synchronous=FULL``) against the noop POST's p50 and against a
   bare SQLite commit of the same kind (WAL, ``synchronous=FULL``) on the same disk
@@ -20,9 +27,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,6 +42,7 @@ from .common import (
     HOST,
     Service,
     add_library_tracks,
+    listening_sockets,
     log,
     median,
     percentile,
@@ -39,12 +50,43 @@ from .common import (
     ratio,
     rss_bytes,
     run_json,
+    tree_cpu_seconds,
 )
+from .wrk import wrk_load, wrk_version
 
-PLAYLIST = "bench"
 ITEMS = 200
-LIST_PATH = f"/api/playlists/{PLAYLIST}/"
+LIST_PATH = "/api/playlist/"  # the playlist named default (CONTRACT §2)
 VOTE_BODY = json.dumps({"direction": "up"})
+CONCURRENCY = 20
+SATURATED = 0.9
+"""A single-threaded load generator using this share of a core is likely the bottleneck."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of serving ``GET /api/playlist/``, and the issue-14 rule for it."""
+
+    key: str
+    label: str
+    flags: tuple[str, ...]
+    workers: int
+    paginate: bool
+    at_least: float  # times the trivial route on one worker
+
+
+VARIANTS = (
+    Variant("default", "one worker", (), 1, False, 1.0),
+    Variant("paginate", "one worker, --paginate", ("--paginate",), 1, True, 1.0),
+    Variant("workers2", "--workers 2", ("--workers", "2"), 2, False, 1.7),
+    Variant(
+        "workers2_paginate",
+        "--workers 2 --paginate",
+        ("--workers", "2", "--paginate"),
+        2,
+        True,
+        1.7,
+    ),
+)
 
 
 def _load(service: Service, *, timeout: float, **options) -> dict:
@@ -52,7 +94,59 @@ def _load(service: Service, *, timeout: float, **options) -> dict:
     for key, value in options.items():
         if value is not None:
             argv += [f"--{key.replace('_', '-')}", str(value)]
-    return run_json(argv, timeout=timeout)
+    result = run_json(argv, timeout=timeout)
+    result["tool"] = "python"
+    return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measured(service: Service, run: Callable[[], dict]) -> dict:
+    """Run one load; add the cores its load generator and the server used meanwhile."""
+    tool_before, server_before = _children_cpu(), tree_cpu_seconds(service.pid)
+    result = run()
+    tool_cpu = _children_cpu() - tool_before  # the load generator is the child reaped here
+    server_after = tree_cpu_seconds(service.pid)
+    seconds = result["seconds"] or None
+    result["load_generator_cores"] = tool_cpu / seconds if seconds else None
+    result["server_cores"] = (
+        (server_after - server_before) / seconds
+        if seconds and server_before is not None and server_after is not None
+        else None
+    )
+    return result
+
+
+def _get(service: Service, path: str, *, seconds: float, requests: int, tool: str) -> dict:
+    timeout = seconds * 4 + 60
+    if tool == "wrk":
+        return _measured(
+            service,
+            lambda: wrk_load(
+                service.port,
+                path,
+                concurrency=CONCURRENCY,
+                duration=seconds,
+                requests=requests,
+                timeout=timeout,
+            ),
+        )
+    return _measured(
+        service,
+        lambda: _load(service, timeout=timeout, path=path, requests=requests, duration=seconds),
+    )
+
+
+def _wait_for_workers(service: Service, workers: int, timeout: float = 30.0) -> None:
+    """``--workers N`` answers /health once one worker listens; wait for all N."""
+    deadline = time.monotonic() + timeout
+    while listening_sockets(service.port) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{service.name}: {workers} workers did not all listen")
+        time.sleep(0.05)
 
 
 def _total_votes(client: httpx.Client) -> tuple[int, list[str]]:
@@ -102,8 +196,10 @@ def _combine(phases: list[dict]) -> dict:
     """Pool the rounds of one route: total answered / total time, and median percentiles."""
     seconds = sum(p["seconds"] for p in phases)
     answered = sum(p["answered"] for p in phases)
+    tool_cores = [p.get("load_generator_cores") for p in phases]
     return {
         "rounds": len(phases),
+        "tool": phases[0].get("tool") if phases else None,
         "sent": sum(p["sent"] for p in phases),
         "answered": answered,
         "ok": sum(p["ok"] for p in phases),
@@ -114,7 +210,40 @@ def _combine(phases: list[dict]) -> dict:
         "rps_rounds": [p["rps"] for p in phases],
         "p50_ms": median([p["p50_ms"] for p in phases]),
         "p99_ms": median([p["p99_ms"] for p in phases]),
+        "load_generator_cores_max": max((c for c in tool_cores if c is not None), default=None),
+        "server_cores": median([p.get("server_cores") for p in phases]),
     }
+
+
+def _check_pages(servers: dict[str, Service]) -> dict[str, dict]:
+    """What each server's GET answers: the plain array, or the envelope's first page."""
+    shapes = {}
+    for key, service in servers.items():
+        with httpx.Client(base_url=f"http://{HOST}:{service.port}", timeout=30) as client:
+            body = client.get(LIST_PATH).json()
+        if isinstance(body, list):
+            shapes[key] = {"items": len(body)}
+        else:
+            shapes[key] = {"count": body["count"], "results": len(body["results"])}
+    return shapes
+
+
+def _reads(
+    one: Service, servers: dict[str, Service], *, rounds: int, seconds: float, tool: str
+) -> dict[str, list[dict]]:
+    """Every GET series, interleaved: noop and the four variants, then in reverse."""
+    series = [("noop", one, NOOP_PATH)] + [(key, s, LIST_PATH) for key, s in servers.items()]
+    reads: dict[str, list[dict]] = {key: [] for key, _, _ in series}
+    for r in range(rounds):
+        for key, service, path in series if r % 2 == 0 else series[::-1]:
+            result = _get(service, path, seconds=seconds, requests=100_000, tool=tool)
+            reads[key].append(result)
+            log(
+                f"rest: GET {key}: {result['rps']:.0f}/s (load generator "
+                f"{result['load_generator_cores'] or 0:.2f} cores, server "
+                f"{result['server_cores'] or 0:.2f})"
+            )
+    return reads
 
 
 def rest_section(
@@ -122,23 +251,48 @@ def rest_section(
 ) -> dict:
     database = workdir / "rest.db"
     track_ids = add_library_tracks(database, ITEMS)
-    service = playsync_service(workdir, "playsync-rest", database, bench_app=True)
-    service.start()
+    version = wrk_version()
+    tool = "wrk" if version else "python"
+    one = playsync_service(workdir, "playsync-rest", database, bench_app=True)
+    others = {
+        v.key: playsync_service(workdir, f"playsync-rest-{v.key}", database, extra=list(v.flags))
+        for v in VARIANTS[1:]
+    }
+    one.start()
     try:
-        with httpx.Client(base_url=f"http://{HOST}:{service.port}", timeout=30) as client:
+        with httpx.Client(base_url=f"http://{HOST}:{one.port}", timeout=30) as client:
             setup = _make_playlist(client, track_ids)
             base_total, item_ids = _total_votes(client)
         vote_paths = ",".join(f"{LIST_PATH}{item_id}/vote/" for item_id in item_ids)
         timeout = seconds * 4 + 60
-        log("rest: warm-up")
-        for options in (
-            {"path": NOOP_PATH},
-            {"path": LIST_PATH},
-            {"path": NOOP_PATH, "method": "POST", "body": VOTE_BODY},
-        ):
-            _load(service, timeout=timeout, requests=300, duration=seconds, **options)
+
+        with contextlib.ExitStack() as stack:
+            for variant in VARIANTS[1:]:
+                service = others[variant.key]
+                service.start()
+                stack.callback(service.stop)
+                _wait_for_workers(service, variant.workers)
+            servers = {"default": one, **others}
+            pages = _check_pages(servers)
+            log(f"rest: warm-up ({tool} for GET)")
+            _get(one, NOOP_PATH, seconds=seconds, requests=300, tool=tool)
+            for service in servers.values():
+                _get(service, LIST_PATH, seconds=seconds, requests=600, tool=tool)
+            profiling = profiler("rest-get", one.pid) if profiler else contextlib.nullcontext()
+            with profiling:
+                reads = _reads(one, servers, rounds=rounds, seconds=seconds, tool=tool)
+
+        _load(
+            one,
+            timeout=timeout,
+            requests=300,
+            duration=seconds,
+            method="POST",
+            body=VOTE_BODY,
+            path=NOOP_PATH,
+        )
         warm_votes = _load(
-            service,
+            one,
             timeout=timeout,
             requests=100,
             duration=seconds,
@@ -146,19 +300,8 @@ def rest_section(
             body=VOTE_BODY,
             paths=vote_paths,
         )
-
-        reads: dict[str, list[dict]] = {"noop": [], "list": []}
-        profiling = profiler("rest-get", service.pid) if profiler else contextlib.nullcontext()
-        with profiling:
-            for which in _pairs(rounds, "noop", "list"):
-                path = NOOP_PATH if which == "noop" else LIST_PATH
-                reads[which].append(
-                    _load(service, timeout=timeout, path=path, requests=100_000, duration=seconds)
-                )
-                log(f"rest: GET {which}: {reads[which][-1]['rps']:.0f}/s")
-
         writes: dict[str, list[dict]] = {"noop": [], "vote": []}
-        profiling = profiler("rest-vote", service.pid) if profiler else contextlib.nullcontext()
+        profiling = profiler("rest-vote", one.pid) if profiler else contextlib.nullcontext()
         with profiling:
             for which in _pairs(rounds, "noop", "vote"):
                 if which == "noop":
@@ -166,13 +309,16 @@ def rest_section(
                 else:
                     options = {"paths": vote_paths, "requests": votes_per_round}
                 writes[which].append(
-                    _load(
-                        service,
-                        timeout=timeout,
-                        method="POST",
-                        body=VOTE_BODY,
-                        duration=seconds * 3 if which == "vote" else seconds,
-                        **options,
+                    _measured(
+                        one,
+                        lambda options=options, which=which: _load(
+                            one,
+                            timeout=timeout,
+                            method="POST",
+                            body=VOTE_BODY,
+                            duration=seconds * 3 if which == "vote" else seconds,
+                            **options,
+                        ),
                     )
                 )
                 log(f"rest: POST {which}: {writes[which][-1]['rps']:.0f}/s")
@@ -183,7 +329,7 @@ def rest_section(
             options = {"path": NOOP_PATH} if which == "noop" else {"paths": vote_paths}
             single[which].append(
                 _load(
-                    service,
+                    one,
                     timeout=timeout,
                     method="POST",
                     body=VOTE_BODY,
@@ -193,14 +339,30 @@ def rest_section(
                     **options,
                 )
             )
-        with httpx.Client(base_url=f"http://{HOST}:{service.port}", timeout=30) as client:
+        with httpx.Client(base_url=f"http://{HOST}:{one.port}", timeout=30) as client:
             final_total, _ = _total_votes(client)
         bare_commit = _bare_commit_p50(workdir, 150, 120)
-        rss = rss_bytes(service.pid)
+        rss = rss_bytes(one.pid)
     finally:
-        service.stop()
+        one.stop()
+        for service in others.values():
+            service.stop()
 
-    read_noop, read_list = _combine(reads["noop"]), _combine(reads["list"])
+    read_noop = _combine(reads["noop"])
+    variants = {}
+    for variant in VARIANTS:
+        combined = _combine(reads[variant.key])
+        variants[variant.key] = {
+            "label": variant.label,
+            "workers": variant.workers,
+            "paginate": variant.paginate,
+            "answer": pages[variant.key],
+            "rule_at_least": variant.at_least,
+            **combined,
+            "ratio": ratio(combined["rps"], read_noop["rps"]),
+        }
+    tool_cores = [s["load_generator_cores_max"] for s in [read_noop, *variants.values()]]
+    busiest = max((c for c in tool_cores if c is not None), default=None)
     write_noop, write_vote = _combine(writes["noop"]), _combine(writes["vote"])
     single_noop, single_vote = _combine(single["noop"]), _combine(single["vote"])
     ok_votes = (
@@ -215,11 +377,20 @@ def rest_section(
     )
     return {
         "playlist_items": ITEMS,
-        "concurrency": 20,
+        "list_path": LIST_PATH,
+        "concurrency": CONCURRENCY,
         "setup": setup,
-        "get_list": read_list,
+        "get_load_generator": {
+            "tool": version or "python (bench.loadgen)",
+            "note": None
+            if version
+            else "wrk is not installed (apt-get install -y wrk): the Python load generator "
+            "may be the bottleneck with --workers 2",
+            "max_cores": busiest,
+            "saturated": busiest is not None and busiest >= SATURATED,
+        },
         "get_noop": read_noop,
-        "get_ratio": ratio(read_list["rps"], read_noop["rps"]),
+        "get_variants": variants,
         "vote": write_vote,
         "post_noop": write_noop,
         "vote_ratio": ratio(write_vote["rps"], write_noop["rps"]),

@@ -25,6 +25,7 @@ const { values: opts } = parseArgs({
 })
 const count = Number(opts.count)
 const peerUrls = opts.peers.split(',')
+process.setMaxListeners(0) // every WebsocketProvider adds an exit listener
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function until (check, timeoutMs = 60000) {
