@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from uuid import uuid4
 
-from quart import Blueprint, Response, current_app, jsonify
+from quart import Blueprint, Response, current_app, jsonify, request
 from quart_schema import document_querystring, document_request, document_response
 
 from crdt import operations as ops
@@ -101,8 +101,10 @@ async def list_items(name: str):
         page = paginate(items)
         if page is items:  # the plain array: the same bytes until the playlist changes
             body = room.memo(f"items-body@{version}", lambda _: _compact_json(items))
-            return Response(body, mimetype=JSON)
-    return jsonify(page)
+        else:  # a page's links name the request's URL: its bytes are kept per URL
+            url = (version, request.scheme, request.host, request.full_path)
+            body = room.derived(("items-page", *url), lambda: _compact_json(page))
+    return Response(body, mimetype=JSON)
 
 
 JSON = "application/json"

@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     # -- rooms and storage -----------------------------------------------------
     idle_seconds: float = Field(60.0, gt=0)
     """An unused playlist is unloaded from memory after this long."""
-    batch_delay: float = Field(0.1, ge=0, le=1)
-    """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1)."""
+    batch_delay: float = Field(0.02, ge=0, le=1)
+    """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1): at once
+    after a quiet spell, at most one row per this long from a stream of them."""
     compact_updates: int = Field(500, ge=1)
     """Compact a playlist's log once it has this many rows..."""
     compact_bytes: int = Field(1 << 20, ge=1024)

@@ -60,7 +60,7 @@ class Persister:
         store: DocumentStore,
         *,
         seq: Callable[[], int],
-        batch_delay: float = 0.1,
+        batch_delay: float = 0.02,
         policy: CompactionPolicy | None = None,
         log_updates: int = 0,
         log_bytes: int = 0,

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RoomSettings:
     idle_seconds: float = 60.0
-    batch_delay: float = 0.1
+    batch_delay: float = 0.02
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
     gate: GateLimits | None = field(default_factory=GateLimits)  # None: peers unchecked
     catch_up_seconds: float = DEFAULT_INTERVAL
