@@ -231,6 +231,8 @@ async function round (server, n, roundIndex) {
 
   // Join: N peers created in one tick.
   const peers = []
+  const joinCpu = process.cpuUsage()
+  const joinServerCpu = cpuTicks(server.pid)
   const joinStart = now()
   const syncedAt = new Array(n).fill(null)
   for (let i = 0; i < n; i++) {
@@ -242,7 +244,12 @@ async function round (server, n, roundIndex) {
   }
   await waitFor(() => syncedAt.every((t) => t !== null), joinTimeout, 20)
   const times = syncedAt.filter((t) => t !== null).sort((a, b) => a - b)
+  const harnessCpu = process.cpuUsage(joinCpu)
   result.join = {
+    // Who was busy meanwhile: this load generator (one Node thread for all N peers) and the
+    // server, in CPU seconds; a harness as busy as the join was long bounds the join.
+    harness_cpu_seconds: (harnessCpu.user + harnessCpu.system) / 1e6,
+    server_cpu_seconds: joinServerCpu === null ? null : (cpuTicks(server.pid) - joinServerCpu) / 100,
     synced: times.length,
     all_synced: times.length === n,
     seconds: times.length === n ? times[n - 1] / 1000 : null,
