@@ -40,6 +40,7 @@ def hypercorn_config(settings: Settings) -> LimitedConfig:
     config.bind = [f"{settings.host}:{settings.port}"]
     if settings.workers > 1:
         config.bind = [f"fd://{reuse_port_socket(settings.host, settings.port).fileno()}"]
+    config.backlog = settings.backlog
     config.websocket_max_message_size = settings.max_message_bytes
     config.send_timeout = settings.send_timeout_seconds
     config.ping_seconds = settings.ping_seconds or None

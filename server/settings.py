@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     """Port to serve on."""
     workers: int = Field(1, ge=1, le=64)
     """Server processes on this port, sharing the database and the bus (CONTRACT §7)."""
+    backlog: int = Field(4096, ge=1)
+    """Connections the kernel holds until they are accepted (capped by net.core.somaxconn).
+    After a restart every client reconnects at once: with hypercorn's 100, most of 1000
+    joining peers waited for TCP to retry (1 s, then 3 s)."""
     database_url: str = DEFAULT_DATABASE_URL
     """SQLAlchemy async URL: sqlite+aiosqlite:///file.db, or postgresql+asyncpg://… (§7)."""
     redis_url: str | None = None
