@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # -- rooms and storage -----------------------------------------------------
     idle_seconds: float = Field(60.0, gt=0)
     """An unused playlist is unloaded from memory after this long."""
+    dormant_seconds: float = Field(5.0, ge=0)
+    """Before that, after this long unused, it keeps only its encoded document (0: never)."""
     batch_delay: float = Field(0.1, ge=0, le=1)
     """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1)."""
     compact_updates: int = Field(500, ge=1)
