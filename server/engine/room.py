@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -77,7 +78,7 @@ class Room:
         self._memo: dict[str, tuple[Playlist, Any]] = {}
         self._doc: Doc | None = None
         self._awareness: Awareness | None = None
-        self._state: bytes | None = None  # the document's encoded state while dormant
+        self._state: bytes | None = None  # the document's encoded state (zlib) while dormant
         self._attach(Doc())
 
     def _attach(self, doc: Doc) -> None:
@@ -146,7 +147,9 @@ class Room:
         if self._resync is not None:
             self._resync.cancel()
             self._resync = None
-        self._state = doc.get_update()
+        # Compressed: the v1 encoding repeats every field name per item, and a 200-item
+        # playlist's 44 KB become 10 KB, for about 1 ms here and 0.2 ms on waking.
+        self._state = zlib.compress(doc.get_update(), 1)
         self._detach(doc)
         self._doc = self._awareness = None
         return True
@@ -161,8 +164,8 @@ class Room:
         """
         if self._doc is not None:
             return self._doc
-        state = self._state
-        assert state is not None, "a room without a document is dormant"
+        assert self._state is not None, "a room without a document is dormant"
+        state = zlib.decompress(self._state)
         doc = Doc(client_id=self._client_id)
         with doc.transaction(origin=LOAD):  # nothing to relay, store or announce
             doc.apply_update(state)
