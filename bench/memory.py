@@ -4,7 +4,8 @@ K playlists of 200 items are stored (as the server stores them: one update per
 playlist), then ``playsync serve`` loads each with one ``GET`` and holds it, idle.
 RSS growth over K is the cost of one loaded playlist, read once right after the GETs
 (awake) and again once the rooms went dormant (``--dormant-seconds``, 5 s by default:
-they keep only their encoded document); the bare snapshot size is given for scale. The per-peer figure and the side-by-side with the reference server come from
+they keep only their projection and encoded document); the bare snapshot size is given
+for scale. The per-peer figure and the side-by-side with the reference server come from
 the fan-out section (RSS after N peers joined; idle rooms written by peers).
 """
 
