@@ -103,10 +103,12 @@ class Room:
     def doc(self) -> Doc:
         """The live document; reading it wakes a dormant room.
 
-        A property rather than explicit ``wake()`` calls at each entry point: nothing can
-        ever act on a dropped document, whatever path reaches it (a write, a peer, a remote
-        update, a repair, admin), while what needs only the projection (GET, the event
-        stream, metrics) never touches it and leaves the room asleep.
+        A property, so that nothing can ever act on a dropped document, whatever path
+        reaches it (a write, a peer, a remote update, a repair, admin), rather than a
+        ``wake()`` call to remember at each entry point; what needs only the projection
+        (GET, the event stream, metrics) never touches it and leaves the room asleep.
+        (:meth:`apply_update` and :meth:`add_peer` still wake it first, before any
+        extension looks at the room.)
         """
         return self.wake()
 

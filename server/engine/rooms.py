@@ -5,6 +5,8 @@ Concurrent first users of a playlist share one load (Hocuspocus's
 only when it has no peers, no listeners, no request in flight and nothing
 left to store; the check happens again after every ``await``, and a request
 that arrives while a room is closing waits for the close, then loads afresh.
+Before that, an idle room goes dormant (:meth:`Room.sleep`): registered still, it keeps
+its projection, events and encoded document, and wakes when its document is needed.
 
 Several processes may hold the same playlist (CONTRACT §7): one
 :class:`~.catchup.CatchUp` task per process brings every loaded room what the
