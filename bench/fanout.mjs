@@ -351,7 +351,7 @@ function cleanup (writer, peers) {
 // -- memory: idle rooms ------------------------------------------------------------------------
 
 // playsync puts a room idle for 5 s (--dormant-seconds) to sleep on the reaper's next pass (every
-// 1.25 s): it keeps only the encoded document. RSS is read past that, on both servers alike.
+// 1.25 s): it keeps its projection and encoded document. RSS is read past that, on both servers.
 const DORMANT_WAIT_MS = 8000
 
 /** K rooms of itemCount items, each written by a peer that then leaves; RSS growth per room. */
