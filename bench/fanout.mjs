@@ -366,6 +366,10 @@ function cleanup (writer, peers) {
 
 // -- memory: idle rooms ------------------------------------------------------------------------
 
+// playsync puts a room idle for 5 s (--dormant-seconds) to sleep on the reaper's next pass (every
+// 1.25 s): it keeps its projection and encoded document. RSS is read past that, on both servers.
+const DORMANT_WAIT_MS = 8000
+
 /** K rooms of itemCount items, each written by a peer that then leaves; RSS growth per room. */
 async function idleRooms (server, k) {
   await settleAll()
@@ -396,7 +400,7 @@ async function idleRooms (server, k) {
     written += probes.filter((p) => p.synced).length
     for (const peer of [...batch, ...probes]) peer.destroy()
   }
-  await sleep(500)
+  await sleep(DORMANT_WAIT_MS)
   await settle(server, 30000)
   const after = rssBytes(server.pid)
   return {

@@ -79,6 +79,7 @@ def create_app(
         extensions=[*extensions, _shared(RoomMetrics(metrics))],
         settings=RoomSettings(
             idle_seconds=settings.idle_seconds,
+            dormant_seconds=settings.dormant_seconds,
             batch_delay=settings.batch_delay,
             compaction=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
             gate=GateLimits(max_items=settings.max_items) if settings.check_updates else None,

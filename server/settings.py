@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # -- rooms and storage -----------------------------------------------------
     idle_seconds: float = Field(60.0, gt=0)
     """An unused playlist is unloaded from memory after this long."""
+    dormant_seconds: float = Field(5.0, ge=0)
+    """Before that, after this long unused, it keeps only its encoded document (0: never)."""
     batch_delay: float = Field(0.02, ge=0, le=1)
     """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1): at once
     after a quiet spell, at most one row per this long from a stream of them."""

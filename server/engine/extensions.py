@@ -14,6 +14,10 @@ Hooks, in the order a room calls them:
 - ``on_update(room, updates, origin)``: a transaction committed these updates (v1); the
   origin says whether they are to be stored here and who sent them.
 - ``on_events(room, changes)``: the projection changed; ``changes`` are the legacy events.
+- ``on_sleep(room)``: the room is going dormant: it is about to drop its live document and
+  awareness (keeping their encoded state); let go of whatever is held on them.
+- ``on_wake(room, state)``: the room rebuilt its document from ``state``, the encoded
+  document it kept, with a new awareness; take up again what ``on_sleep`` let go.
 - ``on_unload(room)``: the room is being unloaded; return False to keep it loaded.
 """
 
@@ -47,6 +51,12 @@ class RoomExtension:
         return None
 
     def on_events(self, room: Room, changes: list[Change]) -> None:
+        return None
+
+    def on_sleep(self, room: Room) -> None:
+        return None
+
+    def on_wake(self, room: Room, state: bytes) -> None:
         return None
 
     async def on_unload(self, room: Room) -> bool:
@@ -83,6 +93,14 @@ class ExtensionChain:
     def events(self, room: Room, changes: list[Change]) -> None:
         for extension in self.extensions:
             _guard(room, extension, "on_events", changes)
+
+    def sleep(self, room: Room) -> None:
+        for extension in self.extensions:
+            _guard(room, extension, "on_sleep")
+
+    def wake(self, room: Room, state: bytes) -> None:
+        for extension in self.extensions:
+            _guard(room, extension, "on_wake", state)
 
     async def unload(self, room: Room) -> bool:
         """Every extension's ``on_unload``, in order; False as soon as one says so."""

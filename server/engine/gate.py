@@ -682,17 +682,42 @@ class GateExtension(RoomExtension):
     def __init__(self, limits: GateLimits) -> None:
         self.limits = limits
         self.gate: Gate | None = None
+        self._server_clients: set[int] = set()  # while the room is dormant
 
     def on_load(self, room: Any, stored: StoredDocument) -> None:
-        self.gate = Gate(self.limits, server_client=room.doc.client_id)
         # What storage held is exactly what the room replayed: indexed (lazily) as trusted.
-        for part in ([stored.snapshot] if stored.snapshot else []) + list(stored.updates):
-            self.gate.integrated(part, trusted=True)
+        parts = ([stored.snapshot] if stored.snapshot else []) + list(stored.updates)
+        self.gate = self._indexing(room, parts)
+
+    def on_sleep(self, room: Any) -> None:
+        # The index (and the updates waiting to be indexed) is most of what the gate holds,
+        # and it describes the document the room is dropping. The server client ids it
+        # learnt are kept: some may have written only structs the document holds no more
+        # (a vote value overwritten since), and a peer may still relay their new ones.
+        if self.gate is not None:
+            self._server_clients = set(self.gate.index.server_clients)
+        self.gate = None
+
+    def on_wake(self, room: Any, state: bytes) -> None:
+        # The kept state is every struct the document held: indexed as trusted, as a
+        # compacted snapshot is on load (only structs new to the document are judged).
+        self.gate = self._indexing(room, [state])
+
+    def _indexing(self, room: Any, parts: list[bytes]) -> Gate:
+        gate = Gate(self.limits, server_client=room.client_id)
+        gate.index.server_clients.update(self._server_clients)
+        self._server_clients = set()
+        for part in parts:
+            gate.integrated(part, trusted=True)
+        return gate
 
     def check_update(self, room: Any, update: bytes, origin: Origin) -> None:
-        if self.gate is None or not isinstance(origin, PeerOrigin):
+        if not isinstance(origin, PeerOrigin):
             return  # another process's stored updates are trusted
-        if not self.gate.judge(update, room.doc):
+        doc = room.doc  # first: reading it wakes a dormant room, which rebuilds the gate
+        if self.gate is None:  # never judge without one (say, on_wake failed)
+            self.gate = self._indexing(room, [doc.get_update()])
+        if not self.gate.judge(update, doc):
             raise Incomplete
 
     def on_update(self, room: Any, updates: list[bytes], origin: Origin) -> None:

@@ -69,6 +69,9 @@ class Metrics:
             return Counter(f"playsync_{name}", doc, labels, registry=registry)
 
         self.rooms_loaded = gauge("rooms_loaded", "Playlists loaded in this process")
+        self.rooms_dormant = gauge(
+            "rooms_dormant", "Of those, how many keep only their encoded document (idle)"
+        )
         self.peers = gauge("peers_connected", "Yjs peers connected (/yjs/)")
         self.listeners = gauge("listeners_connected", "Event-stream listeners (WebSocket and SSE)")
         self.loop_lag = gauge("event_loop_lag_seconds", "How late the event loop last woke up")
@@ -124,8 +127,9 @@ class Metrics:
         )
 
     def watch_rooms(self, rooms: Callable[[], dict[str, Any]]) -> None:
-        """Read loaded rooms, peers and listeners from the live rooms at each scrape."""
+        """Read loaded (and dormant) rooms, peers and listeners from the rooms at each scrape."""
         self.rooms_loaded.set_function(lambda: len(rooms()))
+        self.rooms_dormant.set_function(lambda: sum(room.dormant for room in rooms().values()))
         self.peers.set_function(lambda: sum(len(room.peers) for room in rooms().values()))
         self.listeners.set_function(
             lambda: sum(len(room.events.listeners) for room in rooms().values())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pycrdt import create_awareness_message
+from pycrdt import Awareness, create_awareness_message
 
 from .bus import BusMember, UpdateBus
 from .catchup import CatchUp, StoredVersions
@@ -35,6 +35,7 @@ class Replication(RoomExtension):
         self._catch_up = catch_up
         self._member: BusMember | None = None
         self._room: Room | None = None
+        self._awareness: Awareness | None = None  # the room's, observed while it is awake
         self._awareness_sub: str | None = None
         self._remote_clients: set[int] = set()
         self.name = ""
@@ -47,19 +48,39 @@ class Replication(RoomExtension):
         self.versions = StoredVersions(stored.version)
         if room.persister is not None:  # the persistence extension runs before this one
             room.persister.stored_listeners.append(self._stored)
-        self._awareness_sub = room.awareness.observe(self._on_awareness_change)
+        self._observe(room)
         if self._bus is not None:
             self._member = self._bus.join(room.name, self)
+            self._member.query_presence()
+
+    def on_sleep(self, room: Room) -> None:
+        # A dormant room has no peers of its own: the others' presence is of no use to it
+        # until it wakes, and then it asks for it again (below). It stays on the bus for
+        # updates, which wake it.
+        self._unobserve()
+        self._remote_clients.clear()
+
+    def on_wake(self, room: Room, state: bytes) -> None:
+        self._observe(room)
+        if self._member is not None:
             self._member.query_presence()
 
     async def on_unload(self, room: Room) -> bool:
         if self._member is not None:
             self._member.leave()
             self._member = None
-        if self._awareness_sub is not None:
-            room.awareness.unobserve(self._awareness_sub)
-            self._awareness_sub = None
+        self._unobserve()
         return True
+
+    def _observe(self, room: Room) -> None:
+        self._awareness = room.awareness
+        self._awareness_sub = self._awareness.observe(self._on_awareness_change)
+
+    def _unobserve(self) -> None:
+        if self._awareness is not None and self._awareness_sub is not None:
+            self._awareness.unobserve(self._awareness_sub)
+        self._awareness = None
+        self._awareness_sub = None
 
     # -- stored updates (catchup.CatchingUp) -------------------------------------
 
@@ -94,7 +115,7 @@ class Replication(RoomExtension):
 
     def on_bus_awareness(self, update: bytes) -> None:
         room = self._room
-        if room is None:
+        if room is None or room.dormant:  # no peer here to tell; it asks again on waking
             return
         changed: list[int] = []
 
@@ -119,8 +140,8 @@ class Replication(RoomExtension):
 
     def on_bus_presence_query(self) -> None:
         room = self._room
-        if room is None or self._member is None:
-            return
+        if room is None or room.dormant or self._member is None:
+            return  # a dormant room has no peers of its own
         own = [c for c in room.awareness.states if c not in self._remote_clients]
         if own:
             self._member.publish_awareness(room.awareness.encode_awareness_update(own))

@@ -5,6 +5,8 @@ Concurrent first users of a playlist share one load (Hocuspocus's
 only when it has no peers, no listeners, no request in flight and nothing
 left to store; the check happens again after every ``await``, and a request
 that arrives while a room is closing waits for the close, then loads afresh.
+Before that, an idle room goes dormant (:meth:`Room.sleep`): registered still, it keeps
+its projection, events and encoded document, and wakes when its document is needed.
 
 Several processes may hold the same playlist (CONTRACT §7): one
 :class:`~.catchup.CatchUp` task per process brings every loaded room what the
@@ -28,6 +30,7 @@ from .consumers import EventFeed, PeerRelay, Persistence
 from .events import Render
 from .extensions import ExtensionFactory, RoomExtension
 from .gate import GateExtension, GateLimits
+from .heap import release_freed_memory
 from .persistence import CompactionPolicy
 from .replication import Replication
 from .room import Room
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RoomSettings:
     idle_seconds: float = 60.0
+    dormant_seconds: float = 5.0  # idle this long, a room drops its live document (0: never)
     batch_delay: float = 0.02
     compaction: CompactionPolicy = field(default_factory=CompactionPolicy)
     gate: GateLimits | None = field(default_factory=GateLimits)  # None: peers unchecked
@@ -168,13 +172,23 @@ class RoomManager:
         return own + [factory(room) for factory in self._extensions]
 
     async def _reap_idle_rooms(self) -> None:
-        interval = max(0.05, self.settings.idle_seconds / 4)
+        """Unload rooms idle for ``idle_seconds``; before that, after ``dormant_seconds``,
+        put them to sleep (:meth:`Room.sleep`)."""
+        idle, dormant = self.settings.idle_seconds, self.settings.dormant_seconds
+        interval = max(0.05, min(idle, dormant or idle) / 4)
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
+            dropped = False
             for name, room in list(self.rooms.items()):
-                if room.idle and now - room.last_active >= self.settings.idle_seconds:
+                if self.rooms.get(name) is not room or not room.idle:
+                    continue  # unloaded, or in use again, while an earlier one closed
+                if now - room.last_active >= idle:
                     await self._unload(name)
+                elif dormant and now - room.last_active >= dormant:
+                    dropped = room.sleep() or dropped
+            if dropped:  # once per pass, however many rooms went to sleep
+                await release_freed_memory()
 
     async def unload(self, name: str, *, then: Callable[[], Awaitable[None]] | None = None) -> bool:
         """Unload an idle room now; ``then`` runs after its close, before anyone can load
