@@ -110,9 +110,10 @@ async def list_items(name: str):
 JSON = "application/json"
 
 
-def _compact_json(value: object) -> str:
-    """What ``jsonify`` would send (the app's JSON settings, compact), to keep and reuse."""
-    return current_app.json.dumps(value, separators=(",", ":")) + "\n"
+def _compact_json(value: object) -> bytes:
+    """What ``jsonify`` would send (the app's JSON settings, compact), to keep and reuse:
+    encoded, as a ``str`` body would be encoded again on every request."""
+    return (current_app.json.dumps(value, separators=(",", ":")) + "\n").encode()
 
 
 @playlist.post("/")
