@@ -1,15 +1,11 @@
 """The same storage on PostgreSQL: only portable SQL, so the server runs on either.
 
 Runs against the PostgreSQL of these machines (``PLAYSYNC_TEST_POSTGRES`` overrides the
-server URL); skipped, with the reason, where none answers. Each test gets a database of
-its own, dropped afterwards.
+server URL); fails, never skips, where none answers. Each test gets a database of its own
+(``tests.conftest.postgres_database``).
 """
 
 from __future__ import annotations
-
-import os
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from pycrdt import Doc
@@ -21,26 +17,12 @@ from server.engine.persistence import CompactionPolicy
 from server.engine.rooms import RoomManager, RoomSettings
 from server.engine.storage import Storage
 from server.seed import seed
-
-asyncpg = pytest.importorskip("asyncpg")
-
-SERVER = os.environ.get("PLAYSYNC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import postgres_database
 
 
 @pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    name = f"playsync_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = await asyncpg.connect(SERVER, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL at {SERVER}: {exc}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+def pg_url() -> str:
+    return postgres_database()
 
 
 def _render(change, seq):
