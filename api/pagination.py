@@ -43,13 +43,16 @@ def _page_number(pages: int) -> int:
     return page
 
 
+def paginates() -> bool:
+    """Whether this request's list comes as a page (``--paginate``, or asked for)."""
+    return app_state().settings.paginate or "page" in request.args or "page_size" in request.args
+
+
 def paginate(items: list[Any]) -> Any:
     """``items`` as they are, or the page of them the request asks for."""
-    settings = app_state().settings
-    asked = "page" in request.args or "page_size" in request.args
-    if not settings.paginate and not asked:
+    if not paginates():
         return items
-    size = _page_size(settings.page_size)
+    size = _page_size(app_state().settings.page_size)
     pages = max(1, math.ceil(len(items) / size))
     page = _page_number(pages)
     start = (page - 1) * size

@@ -39,7 +39,7 @@ from .models import (
     Vote,
 )
 from .openapi import PAGE_NOT_FOUND, document_errors
-from .pagination import paginate
+from .pagination import paginate, paginates
 from .serializers import item_json, track_copy
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,11 @@ async def list_items(name: str):
         items = room.memo(
             f"items@{version}", lambda p: [item_json(item, state.library) for item in p.items]
         )
-        page = paginate(items)
-        if page is items:  # the plain array: the same bytes until the playlist changes
+        if not paginates():  # the plain array: the same bytes until the playlist changes
             body = room.memo(f"items-body@{version}", lambda _: _compact_json(items))
         else:  # a page's links name the request's URL: its bytes are kept per URL
             url = (version, request.scheme, request.host, request.full_path)
-            body = room.derived(("items-page", *url), lambda: _compact_json(page))
+            body = room.derived(("items-page", *url), lambda: _compact_json(paginate(items)))
     return Response(body, mimetype=JSON)
 
 
