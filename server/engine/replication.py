@@ -22,6 +22,7 @@ from .catchup import CatchUp, StoredVersions
 from .extensions import RoomExtension
 from .origins import REMOTE, PeerOrigin
 from .storage import StoredDocument
+from .sync import apply_awareness_update
 
 if TYPE_CHECKING:
     from .room import Room
@@ -117,21 +118,11 @@ class Replication(RoomExtension):
         room = self._room
         if room is None or room.dormant:  # no peer here to tell; it asks again on waking
             return
-        changed: list[int] = []
-
-        def collect(topic: str, args: tuple[dict[str, Any], Any]) -> None:
-            if topic == "update":
-                changes = args[0]
-                changed.extend(changes["added"] + changes["updated"] + changes["removed"])
-
-        subscription = room.awareness.observe(collect)
         try:
-            room.awareness.apply_awareness_update(update, REMOTE)
+            changed = apply_awareness_update(room.awareness, update, REMOTE)
         except (ValueError, UnicodeDecodeError):
             log.error("room %s: a malformed awareness update from the bus; ignored", room.name)
             return
-        finally:
-            room.awareness.unobserve(subscription)
         self._remote_clients.update(c for c in changed if c in room.awareness.states)
         self._remote_clients.intersection_update(room.awareness.states)
         if changed:

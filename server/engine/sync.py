@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import (
+    Awareness,
     YMessageType,
     YSyncMessageType,
     create_awareness_message,
@@ -236,6 +237,24 @@ def _encode_awareness(entries: list[tuple[int, int, str]]) -> bytes:
     return bytes(out)
 
 
+def apply_awareness_update(awareness: Awareness, update: bytes, origin: object) -> list[int]:
+    """Apply an awareness update; the client ids whose state it added, changed or removed
+    (pycrdt reports them only to observers)."""
+    changed: list[int] = []
+
+    def collect(topic: str, args: tuple[dict[str, Any], Any]) -> None:
+        if topic == "update":
+            changes = args[0]
+            changed.extend(changes["added"] + changes["updated"] + changes["removed"])
+
+    subscription = awareness.observe(collect)
+    try:
+        awareness.apply_awareness_update(update, origin)
+    finally:
+        awareness.unobserve(subscription)
+    return changed
+
+
 def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
     entries = _read_awareness(update)
     states = room.awareness.states
@@ -250,18 +269,7 @@ def _handle_awareness(room: Room, session: PeerSession, update: bytes) -> None:
         update = _encode_awareness(mine)
     clients = [client_id for client_id, _, _ in mine]
     before = set(room.awareness.states)
-    changed: list[int] = []
-
-    def collect(topic: str, args: tuple[dict[str, Any], Any]) -> None:
-        if topic == "update":
-            changes = args[0]
-            changed.extend(changes["added"] + changes["updated"] + changes["removed"])
-
-    subscription = room.awareness.observe(collect)
-    try:
-        room.awareness.apply_awareness_update(update, session.origin)
-    finally:
-        room.awareness.unobserve(subscription)
+    changed = apply_awareness_update(room.awareness, update, session.origin)
     after = set(room.awareness.states)
     session.awareness_clients.update((after - before).intersection(clients))
     session.awareness_clients.difference_update(before - after)
