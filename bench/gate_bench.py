@@ -37,20 +37,10 @@ from server.engine.updates import decode_update
 from tests.realtime import yframes as yf
 
 from .common import log, synthetic_tracks
+from .storage_bench import NullStore
 
 ITEMS = 200
 BLOCKS = 20
-
-
-class _NullStore:
-    async def load(self, name: str) -> StoredDocument:
-        return StoredDocument()
-
-    async def append(self, name: str, data: bytes, seq: int) -> int:
-        return 1
-
-    async def compact(self, name: str, snapshot: bytes, through_update_id: int) -> None:
-        return None
 
 
 class _Peer:
@@ -68,7 +58,7 @@ def _library() -> Library:
 def _loaded_room(library: Library, snapshot: bytes, gate: GateLimits | None) -> Room:
     """A room as the server loads one: its standard extensions (the gate first, or none)."""
     room = Room("bench-gate", render=lambda change, seq: event_json(change, seq, library))
-    extensions = standard_extensions(_NullStore(), RoomSettings(gate=gate))
+    extensions = standard_extensions(NullStore(), RoomSettings(gate=gate))
     room.load(StoredDocument(snapshot=snapshot), extensions)
     return room
 
