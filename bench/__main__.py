@@ -172,7 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     for target in results["targets"]:
         mark = "met   " if target["met"] else "MISSED"
         print(f"{mark} {target['target']}: {target['value']} ({target['rule']})")
-    return 0
+    # A section that crashed reports nothing: say so, and fail the command, so that a
+    # broken bench is not read as a quiet one.
+    failed = [name for name in sections if "error" in results[name]]
+    for name in failed:
+        print(f"ERROR  section {name}: {results[name]['error']}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

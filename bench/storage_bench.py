@@ -98,7 +98,6 @@ class History:
         self.persister = Persister(
             NAME,
             storage,
-            snapshot=self.doc.get_update,
             seq=lambda: 0,
             batch_delay=settings.batch_delay,
             policy=CompactionPolicy(settings.compact_updates, settings.compact_bytes),
