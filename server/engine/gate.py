@@ -4,9 +4,10 @@ To know what a new struct writes (which root, which item, which field, which vot
 its parent must be resolved: it is given (a root name, or the ID of a type) or inherited
 from its origin, else its right origin, which may be in the document already or earlier
 in the same update. So the gate keeps a :class:`StructIndex` of where every struct of the
-document lives, fed with every update the room integrates (loaded, REST, repairs, remote,
-accepted peer updates). Only structs new to the document (past its state vector) are
-judged; a peer re-sending history is never refused for it. docs/gate.md says why each
+document lives: built from the document's state when a peer first writes, then fed with
+every update the room integrates (REST, repairs, remote, accepted peer updates). Only
+structs new to the document (past its state vector) are judged; a peer re-sending history
+is never refused for it. docs/gate.md says why each
 rule and each deletion rule is what it is.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -379,24 +381,35 @@ def _utf8_size(text: str) -> int:
 class Gate:
     """Judges peers' updates against the document; learns from every integrated one."""
 
-    def __init__(self, limits: GateLimits, *, server_client: int) -> None:
+    def __init__(
+        self, limits: GateLimits, *, server_client: int, server_clients: Iterable[int] = ()
+    ) -> None:
         self.limits = limits
-        self.index = StructIndex()
         self.server_client = server_client
-        self.index.server_clients.add(server_client)
+        self.index: StructIndex | None = None
+        """Where every struct of the document lives: built from the document's state when
+        the first peer update is judged, then kept up to date with every integrated one."""
+        self._server_clients = {server_client, *server_clients}
         # The last update judged, decoded and resolved: pycrdt hands the same bytes back as
         # the transaction's update once it integrated them whole, so they are indexed
         # without decoding them twice.
         self._judged: tuple[bytes, Update, _Resolver, list[Any]] | None = None
-        # Indexing waits until a peer writes: a room that only loads and serves REST never
-        # pays for it, and a burst of server writes is indexed in one go.
+        # Once built, indexing waits until a peer writes again: a burst of server writes is
+        # indexed in one go.
         self._pending: list[tuple[bytes, bool]] = []
         self._pending_bytes = 0
+
+    @property
+    def server_clients(self) -> set[int]:
+        """Client ids that write as the server (their structs may hold server vote keys)."""
+        return self._server_clients if self.index is None else self.index.server_clients
 
     # -- learning ------------------------------------------------------------------------
 
     def integrated(self, update: bytes, *, trusted: bool) -> None:
         """Learn an update the document integrated (``trusted``: not a peer's)."""
+        if self.index is None:
+            return  # nothing to keep up to date: the document's state will be indexed
         judged, self._judged = self._judged, None
         if judged is not None and judged[0] == update and not self._pending:
             self._index(update, trusted, judged)
@@ -405,6 +418,16 @@ class Gate:
         self._pending_bytes += len(update)
         if len(self._pending) >= PENDING_UPDATES or self._pending_bytes >= PENDING_BYTES:
             self._catch_up()
+
+    def _build(self, doc: Doc) -> None:
+        """Index the document as it is: one decode of its state, where indexing what built
+        it (a snapshot and up to 500 stored rows, or every write since) decodes each
+        overwritten vote again; 500 rows took 1.5 s on load, this takes milliseconds.
+        What the document holds came from storage, the server or judged peers: trusted."""
+        self.index = StructIndex()
+        self.index.server_clients.update(self._server_clients)
+        self._pending, self._pending_bytes = [], 0
+        self._index(doc.get_update(), True, None)
 
     def _catch_up(self) -> None:
         pending, self._pending, self._pending_bytes = self._pending, [], 0
@@ -419,12 +442,14 @@ class Gate:
                 decoded = decode_update(update, values=False, max_depth=TRUSTED_MAX_DEPTH)
             except DecodeError:
                 return  # pycrdt encoded it: cannot happen; never break the room over it
+            assert self.index is not None
             resolver = _Resolver(self.index, decoded)
             try:
                 locations = resolver.resolve_all()
             except Rejected:
                 return
         index = self.index
+        assert index is not None
         for struct, location in zip(decoded.structs, locations, strict=True):
             if struct.kind == "skip":
                 continue
@@ -460,7 +485,9 @@ class Gate:
         nothing; ask the peers for what is missing), True when it may be applied.
         """
         self._judged = None
-        if self._pending:
+        if self.index is None:
+            self._build(doc)
+        elif self._pending:
             self._catch_up()
         try:
             decoded = decode_update(update)
@@ -685,30 +712,25 @@ class GateExtension(RoomExtension):
         self._server_clients: set[int] = set()  # while the room is dormant
 
     def on_load(self, room: Any, stored: StoredDocument) -> None:
-        # What storage held is exactly what the room replayed: indexed (lazily) as trusted.
-        parts = ([stored.snapshot] if stored.snapshot else []) + list(stored.updates)
-        self.gate = self._indexing(room, parts)
+        self.gate = self._new_gate(room)
 
     def on_sleep(self, room: Any) -> None:
-        # The index (and the updates waiting to be indexed) is most of what the gate holds,
-        # and it describes the document the room is dropping. The server client ids it
-        # learnt are kept: some may have written only structs the document holds no more
-        # (a vote value overwritten since), and a peer may still relay their new ones.
+        # The index is most of what the gate holds, and it describes the document the room
+        # is dropping. The server client ids it learnt are kept: some may have written only
+        # structs the document holds no more (a vote value overwritten since), and a peer
+        # may still relay their new ones.
         if self.gate is not None:
-            self._server_clients = set(self.gate.index.server_clients)
+            self._server_clients = set(self.gate.server_clients)
         self.gate = None
 
     def on_wake(self, room: Any, state: bytes) -> None:
-        # The kept state is every struct the document held: indexed as trusted, as a
-        # compacted snapshot is on load (only structs new to the document are judged).
-        self.gate = self._indexing(room, [state])
+        self.gate = self._new_gate(room)
 
-    def _indexing(self, room: Any, parts: list[bytes]) -> Gate:
-        gate = Gate(self.limits, server_client=room.client_id)
-        gate.index.server_clients.update(self._server_clients)
+    def _new_gate(self, room: Any) -> Gate:
+        # Its index is built from the document when a peer first writes: a room that only
+        # loads and serves REST never pays for it.
+        gate = Gate(self.limits, server_client=room.client_id, server_clients=self._server_clients)
         self._server_clients = set()
-        for part in parts:
-            gate.integrated(part, trusted=True)
         return gate
 
     def check_update(self, room: Any, update: bytes, origin: Origin) -> None:
@@ -716,7 +738,7 @@ class GateExtension(RoomExtension):
             return  # another process's stored updates are trusted
         doc = room.doc  # first: reading it wakes a dormant room, which rebuilds the gate
         if self.gate is None:  # never judge without one (say, on_wake failed)
-            self.gate = self._indexing(room, [doc.get_update()])
+            self.gate = self._new_gate(room)
         if not self.gate.judge(update, doc):
             raise Incomplete
 
