@@ -64,7 +64,10 @@ def _existing(room: Room, item_id: str) -> Item:
 
 async def _write(room: Room, fn, *args, **kwargs) -> None:
     try:
-        room.transact(REST, _with_settings, fn, *args, **kwargs)
+        if room.playlist.auto_sort_stored:
+            room.transact(REST, fn, *args, **kwargs)
+        else:
+            room.transact(REST, _with_settings, fn, *args, **kwargs)
     except (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit):
         raise
     except BaseException as exc:
@@ -80,7 +83,8 @@ async def _write(room: Room, fn, *args, **kwargs) -> None:
 
 def _with_settings(doc, fn, *args, **kwargs) -> None:
     """Run ``fn``; a playlist's first REST write also stores the server's default order
-    mode, so Yjs clients read the mode from the document like everyone else."""
+    mode, so Yjs clients read the mode from the document like everyone else (once the
+    projection says the document holds a mode, writes skip this)."""
     fn(doc, *args, **kwargs)
     if s.items_map(doc):  # nothing stored yet for an empty playlist: no playlist to create
         ops.ensure_settings(doc, app_state().settings.auto_sort_by_votes)
@@ -164,7 +168,9 @@ async def add_item(name: str):
             track_id=new.track_id,
             added_by=new.added_by,
             added_at=utc_now_iso(),
-            position=new.position,
+            # Appended from the room's projection, which is the document's as of now: left
+            # to ops.add_item, every add re-read the whole document (8 ms at 200 items).
+            position=room.playlist.next_position() if new.position is None else new.position,
             track=track_copy(track),
         )
         return _item_response(_existing(room, item_id), 201)

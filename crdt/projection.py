@@ -64,6 +64,7 @@ class Playlist:
     bad_now_playing: bool = False  # the register holds something not an id (repairs stop it)
     auto_sort: bool = False
     auto_sort_default: bool = False
+    auto_sort_stored: bool = False  # the document holds the order mode (else: the default)
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -158,9 +159,10 @@ def _read_playback(doc: Doc) -> tuple[str | None, bool]:
     return None, value is not None
 
 
-def read_auto_sort(doc: Doc, default: bool) -> bool:
+def read_auto_sort(doc: Doc) -> bool | None:
+    """The order mode the document holds (None: none, or not a boolean)."""
     value = s.settings_map(doc).get(s.AUTO_SORT_BY_VOTES)
-    return value if isinstance(value, bool) else default
+    return value if isinstance(value, bool) else None
 
 
 def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
@@ -192,7 +194,8 @@ def project(doc: Doc, auto_sort_default: bool = False) -> Playlist:
     """Read the whole document."""
     with doc.transaction():
         now_playing, bad = _read_playback(doc)
-        auto_sort = read_auto_sort(doc, auto_sort_default)
+        stored = read_auto_sort(doc)
+        auto_sort = auto_sort_default if stored is None else stored
         items = []
         for item_id, value in s.items_map(doc).items():
             item = read_item(item_id, value, now_playing)
@@ -204,6 +207,7 @@ def project(doc: Doc, auto_sort_default: bool = False) -> Playlist:
         now_playing=now_playing,
         auto_sort=auto_sort,
         auto_sort_default=auto_sort_default,
+        auto_sort_stored=stored is not None,
         bad_now_playing=bad,
     )
 
@@ -211,7 +215,12 @@ def project(doc: Doc, auto_sort_default: bool = False) -> Playlist:
 def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Playlist:
     """``project(doc)``, re-reading only ``touched`` items (None: everything)."""
     default = previous.auto_sort_default
-    if touched is None or read_auto_sort(doc, default) != previous.auto_sort:
+    if touched is None:
+        return project(doc, default)
+    stored = read_auto_sort(doc)
+    if (stored is not None) != previous.auto_sort_stored or (
+        default if stored is None else stored
+    ) != previous.auto_sort:
         return project(doc, default)
     touched = set(touched)
     key = order_key(previous.auto_sort)

@@ -10,6 +10,7 @@ merge write the same values and never double-count.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -37,6 +38,27 @@ def needs_repair(playlist: Playlist) -> bool:
         if playing is None or playing.played_at is None:
             return True
     return positions_exhausted(_positions(playlist))
+
+
+def repair_unaffected(before: Playlist, after: Playlist, touched: Iterable[str]) -> bool:
+    """Whether ``after`` needs a repair exactly when ``before`` did, without scanning it.
+
+    True when the ``touched`` items (the only ones that changed) kept their track, position
+    and ``played_at``, and playback is as it was: a vote, typically, which is most writes.
+    """
+    if (before.now_playing, before.bad_now_playing) != (after.now_playing, after.bad_now_playing):
+        return False
+    for item_id in touched:
+        old, new = before.get(item_id), after.get(item_id)
+        if old is None or new is None:
+            return False
+        if (old.track_id, old.position, old.played_at) != (
+            new.track_id,
+            new.position,
+            new.played_at,
+        ):
+            return False
+    return True
 
 
 def _by_position(playlist: Playlist) -> list[Item]:

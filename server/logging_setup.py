@@ -94,5 +94,11 @@ def setup_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+    # Every request logs a line: skip what each record gathers and no line prints (the
+    # logging HOWTO's "Optimization"): the caller's frame, the thread, process and asyncio
+    # task; 20-50 µs of a request's ~1 ms.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False
     # Alembic narrates every step at INFO; the server logs the one line that matters.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))

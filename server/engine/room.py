@@ -31,7 +31,7 @@ from pycrdt import Awareness, Doc, create_sync_message
 
 from crdt.diff import diff, snapshot
 from crdt.projection import Playlist, project, reproject, touched_item_ids
-from crdt.repairs import needs_repair, repair
+from crdt.repairs import needs_repair, repair, repair_unaffected
 from crdt.schema import items_map, utc_now_iso
 
 from .events import EventLog, Listener, Message, Render
@@ -83,6 +83,7 @@ class Room:
         """Transactions that changed the document: what is derived from it is keyed on this."""
         self._derived: dict[Hashable, Any] = {}
         self._derived_at = 0
+        self._needs_no_repair = False  # the projection was checked and needed none since
         self._doc: Doc | None = None
         self._awareness: Awareness | None = None
         self._state: bytes | None = None  # the document's encoded state (zlib) while dormant
@@ -346,11 +347,18 @@ class Room:
         changes = diff(before, self.playlist, touched)
         if changes:
             self.extensions.events(self, changes)
-        if origin.repair_after:
+        if not origin.repair_after:
+            self._needs_no_repair = False  # not checked: the next change checks it all
+        elif not (
+            self._needs_no_repair
+            and touched is not None
+            and repair_unaffected(before, self.playlist, touched)
+        ):
             self._repair_if_needed()
 
     def _repair_if_needed(self) -> None:
-        if needs_repair(self.playlist):
+        self._needs_no_repair = not needs_repair(self.playlist)
+        if not self._needs_no_repair:
             done = self.transact(REPAIR, repair, utc_now_iso())
             for item in done:
                 log.info(
