@@ -129,6 +129,11 @@ class RoomManager:
             closing = self._closing.get(name)
             if closing is not None:
                 await asyncio.shield(closing)
+                if self._closing.get(name) is closing:
+                    # Closed, but the unloader (awaiting the same task) has not yet run its
+                    # bookkeeping. Awaiting a finished task does not yield, so without this
+                    # the loop spun here for good and the whole process hung.
+                    await asyncio.sleep(0)
                 continue
             room = self.rooms.get(name)
             if room is not None:
