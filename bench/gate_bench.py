@@ -9,7 +9,7 @@ re-project, diff, render the events, repair check. Blocks alternate between the 
 
 Reported: CPU microseconds per update in each room, the gate's share of a change's CPU
 ((with - without) / with; the target is at most 15%), the decoder alone, the load of the
-stored playlist, and the first peer update after it (which indexes the stored document
+stored playlist, and the first peer update after it (which indexes the document's state
 for the gate: indexing waits until a peer writes).
 """
 
@@ -126,7 +126,7 @@ async def run_gate(*, updates: int, history: int, repeat: int = 5) -> dict:
         "none": _loaded_room(library, snapshot, None),
     }
     sessions = {name: PeerSession(_Peer()) for name in rooms}  # type: ignore[arg-type]
-    # The first peer update of a loaded room pays for indexing the stored document.
+    # The first peer update of a loaded room pays for indexing the document's state.
     first = {
         name: _timed(lambda r=room, s=sessions[name]: handle_message(r, s, frames[0]))
         for name, room in rooms.items()

@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     dormant_seconds: float = Field(5.0, ge=0)
     """Before that, after this long unused, it keeps only its encoded document (0: never)."""
     batch_delay: float = Field(0.02, ge=0, le=1)
-    """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1): at once
-    after a quiet spell, at most one row per this long from a stream of them."""
+    """Peers' updates are stored within this many seconds (CONTRACT §6: at most 1): one
+    waiting alone at once, several waiting together in one row, at most one per this long."""
     compact_updates: int = Field(500, ge=1)
     """Compact a playlist's log once it has this many rows..."""
     compact_bytes: int = Field(1 << 20, ge=1024)

@@ -4,9 +4,11 @@ Every local update goes into one queue. A single task drains it: all updates
 queued by then are merged into one row and committed in one transaction, so
 200 concurrent REST writes cost a handful of commits, not 200. A REST write
 waits on :meth:`Persister.flush` and answers only once its update is
-committed; a Yjs peer's update does not wait: it is committed at once if the
-last commit is ``batch_delay`` seconds old, else when it will be (a peer that
-types fast costs at most one row per ``batch_delay``, a lone edit no wait).
+committed; a Yjs peer's update does not wait either when it is the only one
+waiting (a lone edit, or a stream slower than the commits: each is committed at
+once, so it reaches other processes within a commit); only when several are
+waiting does the task batch them, at most one row per ``batch_delay`` (a burst
+costs a few rows, not one per update).
 Once committed, each row is handed to the ``stored_listeners``
 (with its version) to be published to the other processes: never before, so
 no process builds on an update that a crash could still lose. When the log
@@ -131,8 +133,15 @@ class Persister:
             if not self._pending:
                 continue
             wait = self._batch_delay - (asyncio.get_running_loop().time() - self._last_commit)
-            if wait > 0 and not self._waiters and not self._urgent.is_set():
-                # Only peers are waiting to be stored, and a commit just went: batch up.
+            if (
+                wait > 0
+                and len(self._pending) > 1
+                and not self._waiters
+                and not self._urgent.is_set()
+            ):
+                # Several peer updates are waiting, and a commit just went: batch up. (One
+                # alone gains nothing by waiting: waiting only delayed it for other
+                # processes, by up to batch_delay behind the previous commit.)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._urgent.wait(), wait)
             self._urgent.clear()
