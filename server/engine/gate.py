@@ -7,8 +7,8 @@ in the same update. So the gate keeps a :class:`StructIndex` of where every stru
 document lives: built from the document's state when a peer first writes, then fed with
 every update the room integrates (REST, repairs, remote, accepted peer updates). Only
 structs new to the document (past its state vector) are judged; a peer re-sending history
-is never refused for it. docs/gate.md says why each
-rule and each deletion rule is what it is.
+is never refused for it. docs/gate.md says why each rule and each deletion rule is what it
+is.
 """
 
 from __future__ import annotations
@@ -426,7 +426,6 @@ class Gate:
         What the document holds came from storage, the server or judged peers: trusted."""
         self.index = StructIndex()
         self.index.server_clients.update(self._server_clients)
-        self._pending, self._pending_bytes = [], 0
         self._index(doc.get_update(), True, None)
 
     def _catch_up(self) -> None:
@@ -435,6 +434,8 @@ class Gate:
             self._index(update, trusted, None)
 
     def _index(self, update: bytes, trusted: bool, judged: tuple[Any, ...] | None) -> None:
+        index = self.index
+        assert index is not None, "only a built index learns"
         if judged is not None:
             _, decoded, resolver, locations = judged
         else:
@@ -442,14 +443,11 @@ class Gate:
                 decoded = decode_update(update, values=False, max_depth=TRUSTED_MAX_DEPTH)
             except DecodeError:
                 return  # pycrdt encoded it: cannot happen; never break the room over it
-            assert self.index is not None
-            resolver = _Resolver(self.index, decoded)
+            resolver = _Resolver(index, decoded)
             try:
                 locations = resolver.resolve_all()
             except Rejected:
                 return
-        index = self.index
-        assert index is not None
         for struct, location in zip(decoded.structs, locations, strict=True):
             if struct.kind == "skip":
                 continue
