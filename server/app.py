@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from uuid import uuid4
@@ -105,6 +106,12 @@ def create_app(
         if before != after:
             log.info("database schema migrated from %s to revision %s", before or "empty", after)
         library.replace(await storage.load_tracks())
+        # What startup made (modules, the app, the library) lives as long as the process:
+        # frozen, a full collection no longer walks it. It took ~60 ms per pass, a pause of
+        # the whole loop that every peer and request waited out; now ~10 ms. Collected
+        # first, so that no garbage is frozen with it.
+        gc.collect()
+        gc.freeze()
         loop_lag = asyncio.create_task(metrics.watch_loop_lag(), name="metrics:loop-lag")
         async with bus, rooms:
             yield
