@@ -1,6 +1,6 @@
 // Fan-out load generator: N real Yjs peers (yjs + y-websocket, all in this one process) in one
 // room with one writer, against several servers in the same run, interleaved round by round
-// (A B, then B A, ...) so that machine noise falls on all alike.
+// (A B C, then B C A, ...) so that machine noise falls on all alike.
 //
 //   node bench/fanout.mjs --server NAME=WS_URL[,PID[,nodeflate]] --server ...
 //        [--sizes 50,200,1000] [--rounds 2] [--latency-updates 40] [--burst 200|50:400,...]
