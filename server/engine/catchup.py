@@ -39,11 +39,16 @@ class StoredVersions:
         self._own: set[int] = set()  # appended here, above ``through``
         self._waiting: dict[int, bytes] = {}  # others', above ``through + 1``
 
-    def own(self, version: int) -> None:
-        """This process appended ``version``: its document has it already."""
-        if version > self.through:
-            self._own.add(version)
-            self._advance()
+    def own(self, version: int) -> list[bytes]:
+        """This process appended ``version``: its document has it already.
+
+        Returns what to apply now, in order: another process's next version may have come
+        over the bus before this process's own commit was recorded, and waited for it.
+        """
+        if version <= self.through:
+            return []
+        self._own.add(version)
+        return self._advance()
 
     def offer(self, version: int, update: bytes) -> list[bytes]:
         """Another process stored ``update`` as ``version``: what to apply now, in order."""
@@ -52,10 +57,10 @@ class StoredVersions:
         self._waiting[version] = update
         return self._advance()
 
-    def reloaded(self, version: int) -> None:
-        """A full load through ``version`` was applied."""
+    def reloaded(self, version: int) -> list[bytes]:
+        """A full load through ``version`` was applied; returns what to apply now, in order."""
         self.through = max(self.through, version)
-        self._advance()
+        return self._advance()
 
     def _advance(self) -> list[bytes]:
         ready = []

@@ -86,16 +86,16 @@ class Replication(RoomExtension):
     # -- stored updates (catchup.CatchingUp) -------------------------------------
 
     def _stored(self, version: int, update: bytes) -> None:
-        self.versions.own(version)
+        ready = self.versions.own(version)
         if self._member is not None:
             self._member.publish_update(version, update)
+        self._apply(ready)
 
     def apply_stored(self, version: int, update: bytes) -> None:
         """An update another process stored: applied in version order, never stored again."""
         if self._room is None:
             return
-        for ready in self.versions.offer(version, update):
-            self._room.apply_remote(ready)
+        self._apply(self.versions.offer(version, update))
 
     def apply_reload(self, stored: StoredDocument) -> None:
         """What storage holds now, applied over the live document (harmless twice)."""
@@ -103,7 +103,14 @@ class Replication(RoomExtension):
             return
         for part in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
             self._room.apply_remote(part)
-        self.versions.reloaded(stored.version)
+        self._apply(self.versions.reloaded(stored.version))
+
+    def _apply(self, ready: list[bytes]) -> None:
+        """Apply other processes' stored updates that are next in version order."""
+        for update in ready:
+            if self._room is None:
+                return
+            self._room.apply_remote(update)
 
     # -- the bus (bus.BusReceiver) -------------------------------------------
 

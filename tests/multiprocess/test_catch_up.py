@@ -78,6 +78,24 @@ def test_versions_of_others_apply_in_order_and_own_ones_are_skipped():
     assert versions.offer(11, b"eleven") == [b"eleven"]
 
 
+def test_a_version_that_waited_for_our_own_commit_is_applied_after_it():
+    """Another process's next version can come over the bus before our own append is
+    recorded (it was committed after ours): recording ours hands it over, never drops it."""
+    versions = StoredVersions(through=9)
+    assert versions.offer(11, b"eleven") == []  # waits for 10, ours
+    assert versions.own(10) == [b"eleven"]
+    assert versions.through == 11
+    assert versions.offer(12, b"twelve") == [b"twelve"]
+
+
+def test_versions_that_waited_past_a_reload_are_applied_after_it():
+    versions = StoredVersions(through=2)
+    assert versions.offer(6, b"six") == []
+    assert versions.offer(7, b"seven") == []
+    assert versions.reloaded(5) == [b"six", b"seven"]
+    assert versions.through == 7
+
+
 async def test_the_issue_reproduction_keeps_every_write(tmp_path: Path):
     """B loads; A adds; B takes 300 votes and compacts; after a restart A's item is there."""
     db = tmp_path / "shared.db"

@@ -116,6 +116,29 @@ async def test_the_issue_reproduction_keeps_every_acknowledged_write(cluster, tm
         assert votes_of(items) == {voted["id"]: 600, added["id"]: 0}
 
 
+async def test_votes_taken_on_two_processes_at_once_reach_both_through_redis(
+    cluster, redis_server: RedisServer
+):
+    """Each process's commits interleave with the other's, so an update of B's often comes
+    over Redis before A has recorded its own previous commit: it waits for it, then applies.
+    (It used to be dropped there for good, and the processes never agreed again.)"""
+    a, b = cluster(2, redis_url=redis_server.url)
+    name = "both-vote"
+    async with rest_on(a, name) as rest_a, rest_on(b, name) as rest_b:
+        ids = [(await rest_a.add(track))["id"] for track in range(1, 6)]
+        await converged([rest_a, rest_b], set(ids))
+
+        async def voter(rest: Rest, offset: int, count: int = 60) -> None:
+            for n in range(count):
+                await rest.vote(ids[(n + offset) % len(ids)])
+
+        await asyncio.gather(
+            *(voter(rest, k) for k, rest in enumerate([rest_a, rest_a, rest_b, rest_b]))
+        )
+        items = await converged([rest_a, rest_b], set(ids))
+        assert sum(votes_of(items).values()) == 4 * 60
+
+
 async def test_three_processes_converge_through_compactions_a_kill_and_a_redis_restart(
     cluster, redis_server: RedisServer, tmp_path: Path
 ):
