@@ -63,6 +63,25 @@ def _existing(room: Room, item_id: str) -> Item:
 
 
 async def _write(room: Room, fn, *args, **kwargs) -> None:
+    """Apply ``fn`` in one transaction, then wait until it is committed."""
+    _apply(room, fn, *args, **kwargs)
+    await room.persisted()
+
+
+async def _write_item(room: Room, item_id: str, fn, /, *args, **kwargs) -> Item:
+    """:func:`_write`, then the item to answer with: as committed, or as this write left it
+    if another change removed it meanwhile (a repair merged it into a duplicate, a peer
+    deleted it). The write is committed either way, and a 404 would say it was not."""
+    _apply(room, fn, *args, **kwargs)
+    written = room.playlist.get(item_id)
+    await room.persisted()
+    item = room.playlist.get(item_id) or written
+    if item is None:
+        raise NotFound("No such playlist item", details={"id": item_id})
+    return item
+
+
+def _apply(room: Room, fn, *args, **kwargs) -> None:
     try:
         if room.playlist.auto_sort_stored:
             room.transact(REST, fn, *args, **kwargs)
@@ -78,7 +97,6 @@ async def _write(room: Room, fn, *args, **kwargs) -> None:
         raise ApiError(
             "The change could not be applied to the playlist", code=ErrorCode.VALIDATION_ERROR
         ) from None
-    await room.persisted()
 
 
 def _with_settings(doc, fn, *args, **kwargs) -> None:
@@ -161,8 +179,9 @@ async def add_item(name: str):
                 details={"track_id": new.track_id},
             )
         item_id = str(uuid4())
-        await _write(
+        item = await _write_item(
             room,
+            item_id,
             ops.add_item,
             item_id=item_id,
             track_id=new.track_id,
@@ -173,7 +192,7 @@ async def add_item(name: str):
             position=room.playlist.next_position() if new.position is None else new.position,
             track=track_copy(track),
         )
-        return _item_response(_existing(room, item_id), 201)
+        return _item_response(item, 201)
 
 
 @playlist.get("/history/")
@@ -264,8 +283,9 @@ async def update_item(name: str, item_id: str):
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)  # an unknown item is a 404 before the body is read
         patch = validation.item_patch(await validation.json_object())
-        await _write(room, _patch, item_id, patch, utc_now_iso())
-        return _item_response(_existing(room, item_id))
+        return _item_response(
+            await _write_item(room, item_id, _patch, item_id, patch, utc_now_iso())
+        )
 
 
 @playlist.delete("/<item_id>/")
@@ -292,8 +312,8 @@ async def vote(name: str, item_id: str):
     async with state.rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
         delta = validation.vote_delta(await validation.json_object())
-        await _write(room, ops.vote, item_id, state.writer_key, delta)
-        return _item_response(_existing(room, item_id))
+        item = await _write_item(room, item_id, ops.vote, item_id, state.writer_key, delta)
+        return _item_response(item)
 
 
 @playlist.post("/<item_id>/play/")
@@ -303,5 +323,4 @@ async def play(name: str, item_id: str):
     """Play an item (every other item stops)"""
     async with app_state().rooms.use(validation.playlist_name(name)) as room:
         _existing(room, item_id)
-        await _write(room, ops.play, item_id, utc_now_iso())
-        return _item_response(_existing(room, item_id))
+        return _item_response(await _write_item(room, item_id, ops.play, item_id, utc_now_iso()))
