@@ -146,11 +146,16 @@ async def _close_quietly() -> None:
         pass
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 async def _answer_pings() -> None:
     while True:
         raw = await websocket.receive()
         try:
-            message = json.loads(raw)
+            # NaN and Infinity are not JSON: a pong echoing one would not parse in a browser.
+            message = json.loads(raw, parse_constant=_not_json)
         except (ValueError, TypeError, RecursionError):  # deeply nested JSON: RecursionError
             continue
         if isinstance(message, dict) and message.get("type") == "ping":

@@ -338,6 +338,8 @@ JUNK = {
     "type-not-a-string": '{"type": 5}',
     "no-type": '{"ts": 1}',
     "nan": '{"type": NaN}',
+    "ping-with-nan": '{"type": "ping", "ts": NaN}',  # not JSON: no pong echoing it
+    "ping-with-infinity": '{"type": "ping", "ts": -Infinity}',
     "huge-json": json.dumps({"type": "blob", "data": "x" * 900_000}),
     "deeply-nested-json": NESTED,
     "binary-garbage": b"\x00\xff\xfe\x81garbage",
