@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .errors import ValidationError
@@ -123,6 +124,18 @@ def _short_text(value: Any, field: str, limit: int) -> str:
     return value
 
 
+def _timestamp(value: Any, field: str) -> str:
+    """An ISO-8601 date and time (CONTRACT §2), kept as written: what REST serves it as."""
+    text = _short_text(value, field, TIME_MAX)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"{field} must be an ISO-8601 date and time", details={"field": field}
+        ) from None
+    return text
+
+
 def _votes(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31:
         raise ValidationError("votes must be an integer", details={"votes": value})
@@ -135,15 +148,15 @@ def _imported_item(raw: Any, index: int) -> ImportedItem:
     item_id = _short_text(raw.get("id"), "id", ID_MAX)
     if not item_id:
         raise ValidationError("An item id must not be empty", details={"index": index})
-    played_at = raw.get("played_at")
+    added_at, played_at = raw.get("added_at"), raw.get("played_at")
     return ImportedItem(
         id=item_id,
         track_id=track_id(raw.get("track_id")),
         position=finite_number(raw.get("position"), "position"),
         votes=_votes(raw.get("votes", 0)),
         added_by=_short_text(raw.get("added_by", "Anonymous"), "added_by", ADDED_BY_MAX),
-        added_at=_short_text(raw.get("added_at", ""), "added_at", TIME_MAX),
-        played_at=None if played_at is None else _short_text(played_at, "played_at", TIME_MAX),
+        added_at="" if added_at in (None, "") else _timestamp(added_at, "added_at"),
+        played_at=None if played_at is None else _timestamp(played_at, "played_at"),
     )
 
 
