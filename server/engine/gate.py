@@ -530,7 +530,7 @@ class _Judgement:
             if len(items) + added > self.limits.max_items:
                 raise Rejected(f"a playlist holds at most {self.limits.max_items} items")
         self._judge_deletions()
-        return not missing
+        return not missing and not self._deletes_unknown_structs()
 
     # -- what a new struct writes --------------------------------------------------------
 
@@ -645,6 +645,29 @@ class _Judgement:
             raise Rejected("a vote must be a number of at most 2**53")
 
     # -- what it deletes -----------------------------------------------------------------
+
+    def _deletes_unknown_structs(self) -> bool:
+        """Whether the delete set reaches clocks that neither the document nor this update
+        holds: incomplete, like a struct whose origin is missing.
+
+        pycrdt keeps such a deletion pending and applies it to whatever later takes those
+        clocks: a REST write once the server's clock gets there, another peer's next vote.
+        A peer deletes only structs it has, so a real one sends them when asked for what is
+        missing (the caller asks), and the deletion comes with them.
+        """
+        for client, ranges in self.update.delete_set.items():
+            end = max((start + length for start, length in ranges), default=0)
+            if end > self.index.clock(client) and end > self._own_clock(client):
+                return True
+        return False
+
+    def _own_clock(self, client: int) -> int:
+        """The clock after this update's last struct of ``client`` (0: none)."""
+        entry = self.resolver.by_client.get(client)
+        if entry is None:
+            return 0
+        struct = self.update.structs[entry[1][-1]]
+        return struct.id.clock + struct.length
 
     def _judge_deletions(self) -> None:
         index = self.index

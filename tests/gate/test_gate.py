@@ -133,6 +133,53 @@ def test_an_update_that_builds_on_unknown_structs_waits():
     assert "b" not in items_map(served.doc)
 
 
+def _var_uint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _deletions_only(ranges: dict[int, tuple[int, int]]) -> bytes:
+    """A v1 update with no structs, deleting one clock range per client."""
+    body = _var_uint(0) + _var_uint(len(ranges))
+    for client, (clock, length) in ranges.items():
+        body += _var_uint(client) + _var_uint(1) + _var_uint(clock) + _var_uint(length)
+    return body
+
+
+def test_a_deletion_of_clocks_nobody_has_yet_waits_and_deletes_nothing_later():
+    """Applied, pycrdt would keep it pending and delete whatever later takes those clocks:
+    the server's next REST writes, another peer's next vote."""
+    served = served_with_item()
+    peer = Peer(served)
+    server = served.doc.client_id
+    ahead = _deletions_only({server: (0, 2**40), peer.doc.client_id: (0, 2**20)})
+    assert served.peer(ahead) is False  # incomplete: applied nowhere
+    served.write(op.add_item, item_id="b", track_id=2, added_by="rest", added_at="t")
+    served.write(op.vote, "a", "server:x", 1)
+    votes = peer.items()["a"]["votes"]
+    assert served.peer(peer.edit(lambda d: votes.__setitem__(peer.key, 1.0)))
+    assert set(items_map(served.doc).keys()) == {"a", "b"}
+    assert dict(items_map(served.doc)["a"]["votes"]) == {"server:x": 1.0, peer.key: 1.0}
+
+
+def test_a_deletion_within_the_update_or_the_document_is_judged_as_usual():
+    served = served_with_item()
+    peer = Peer(served)
+
+    def add_and_remove(doc: Doc) -> None:
+        items = doc.get("items", type=Map)
+        items["b"] = Map({**ITEM, "track_id": 2.0, "votes": Map()})
+        items["b"]["position"] = 2.0  # overwrites, so deletes, a struct of this update
+
+    assert served.peer(peer.edit(add_and_remove))
+    assert served.peer(peer.edit(lambda d: peer.items().pop("a")))
+    assert set(items_map(served.doc).keys()) == {"b"}
+
+
 # -- votes ------------------------------------------------------------------------------------
 
 

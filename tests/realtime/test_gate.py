@@ -155,6 +155,58 @@ async def test_a_peer_cannot_forge_the_servers_vote(server, rest: Rest, playlist
     assert (await rest.vote(item["id"], "up"))["votes"] == 4
 
 
+def _var_uint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+async def test_deleting_clocks_the_server_has_not_reached_deletes_no_later_write(
+    server, rest: Rest, playlist
+):
+    """A delete set for the server's future clocks, kept pending, used to delete the REST
+    writes that later took those clocks, after they were answered 2xx."""
+    item = await rest.add(1)
+    async with raw_peer(server.ws_url, playlist) as ws, ypeer(server.ws_url, playlist) as voter:
+        doc = await server_doc(ws)
+        clients = _state_clients(doc)
+        ahead = _var_uint(0) + _var_uint(len(clients))  # no structs; one range per client
+        for client in clients:
+            ahead += _var_uint(client) + _var_uint(1) + _var_uint(0) + _var_uint(2**40)
+        await ws.send(yf.update(ahead))
+        await voter.wait_until(lambda: item["id"] in voter.items)
+        voted = await rest.vote(item["id"], "up")
+        added = await rest.add(2)
+        voter.vote(item["id"], 1)  # a later update integrates: the pending deletion with it
+        items = await wait_rest(rest, lambda items: by_id(items)[item["id"]]["votes"] == 2)
+    assert voted["votes"] == 1
+    assert set(by_id(items)) == {item["id"], added["id"]}
+
+
+def _state_clients(doc: Doc) -> list[int]:
+    """The client ids in a document's state vector."""
+    data, pos, clients = doc.get_state(), 0, []
+
+    def read() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    for _ in range(read()):
+        clients.append(read())
+        read()  # its clock
+    return clients
+
+
 async def test_a_peer_cannot_write_or_delete_another_peers_vote(server, rest: Rest, playlist):
     item = await rest.add(1)
     async with ypeer(server.ws_url, playlist) as voter:
