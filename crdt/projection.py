@@ -19,10 +19,12 @@ from functools import cached_property
 from typing import Any
 
 from pycrdt import Doc, Map
+from pycrdt._pycrdt import Map as NativeMap  # the Rust map under pycrdt's Map (see below)
 
 from . import schema as s
 
 HISTORY_LIMIT = 20
+ITEM_FIELDS = (s.TRACK_ID, s.POSITION, s.ADDED_BY, s.ADDED_AT, s.PLAYED_AT, s.TRACK, s.VOTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,29 +123,30 @@ def vote_total(votes: Any) -> int:
     """Sum of a PN-counter map; non-numeric entries count as zero."""
     if not isinstance(votes, Map):
         return 0
+    with votes.doc.transaction() as txn:
+        return _native_vote_total(votes.integrated, txn._txn)
+
+
+def _native_vote_total(votes: Any, txn: Any) -> int:
+    """:func:`vote_total` of pycrdt's native map, read in one call.
+
+    Through ``Map.values()`` each value is converted on its own; for an item voted on by 45
+    clients that was most of the CPU of re-projecting it after a vote. The native map's
+    ``to_json`` reads them all at once: numbers stay numbers (NaN and infinities become null),
+    everything else becomes something that is not a number, so the total is the same.
+    """
     total = 0.0
-    for value in _plain_values(votes):
-        number = as_finite(value)
-        if number is not None:
-            total += number
+    for value in json.loads(votes.to_json(txn)).values():
+        kind = type(value)  # not isinstance: True is an int, and counts as zero
+        if kind is float:
+            total += value
+        elif kind is int:
+            try:  # noqa: SIM105 (suppress() would cost a context manager per value)
+                total += value
+            except OverflowError:  # a peer's BigInt beyond the float range
+                pass
     # Finite entries can still overflow to inf (a peer writing 1e308 twice): count as zero.
     return round(total) if math.isfinite(total) else 0
-
-
-def _plain_values(map_: Map) -> Iterable[Any]:
-    """A map's values, read in one call, with nested types as plain containers.
-
-    pycrdt's ``Map.values()`` opens a transaction and converts each value on its own; for an
-    item voted on by 45 clients that was most of the CPU of re-projecting it after a vote
-    (bench/gate_bench.py). The native map's ``to_json`` reads them all at once: numbers stay
-    numbers (NaN and infinities become null), everything else becomes something that is not
-    a number, so the vote total is the same either way.
-    """
-    try:
-        with map_.doc.transaction() as txn:
-            return json.loads(map_.integrated.to_json(txn._txn)).values()
-    except (AttributeError, ValueError, RecursionError):  # a pycrdt without to_json
-        return list(map_.values())
 
 
 def read_now_playing(doc: Doc) -> str | None:
@@ -169,19 +172,37 @@ def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
     """One item of the ``items`` map, or None when it is unreadable."""
     if not isinstance(value, Map):
         return None
-    track_id = as_int(value.get(s.TRACK_ID))
-    position = as_finite(value.get(s.POSITION))
+    with value.doc.transaction() as txn:
+        return _read_native_item(item_id, value.integrated, txn._txn, now_playing)
+
+
+def _read_native_item(item_id: str, value: Any, txn: Any, now_playing: str | None) -> Item | None:
+    """:func:`read_item` of pycrdt's native map, inside the caller's transaction.
+
+    pycrdt's ``Map.get`` opens three transactions, looks the key up twice and wraps what it
+    finds; re-projecting an item reads seven fields, and that was a third of a vote's
+    re-projection. Here: the keys once, then one native read per field present. A nested
+    shared type stays a native object, which fails the ``str`` and ``dict`` checks below as
+    pycrdt's wrapper did.
+    """
+    if type(value) is not NativeMap:
+        return None
+    keys = value.keys(txn)
+    fields = {key: value.get(txn, key) for key in ITEM_FIELDS if key in keys}
+    track_id = as_int(fields.get(s.TRACK_ID))
+    position = as_finite(fields.get(s.POSITION))
     if track_id is None or position is None:
         return None
-    added_by = value.get(s.ADDED_BY)
-    added_at = value.get(s.ADDED_AT)
-    played_at = value.get(s.PLAYED_AT)
-    track = value.get(s.TRACK)
+    added_by = fields.get(s.ADDED_BY)
+    added_at = fields.get(s.ADDED_AT)
+    played_at = fields.get(s.PLAYED_AT)
+    track = fields.get(s.TRACK)
+    votes = fields.get(s.VOTES)
     return Item(
         id=item_id,
         track_id=track_id,
         position=position,
-        votes=vote_total(value.get(s.VOTES)),
+        votes=_native_vote_total(votes, txn) if type(votes) is NativeMap else 0,
         added_by=added_by if isinstance(added_by, str) else s.DEFAULT_ADDED_BY,
         added_at=added_at if isinstance(added_at, str) else "",
         played_at=played_at if isinstance(played_at, str) and played_at else None,
@@ -192,13 +213,14 @@ def read_item(item_id: str, value: Any, now_playing: str | None) -> Item | None:
 
 def project(doc: Doc, auto_sort_default: bool = False) -> Playlist:
     """Read the whole document."""
-    with doc.transaction():
+    with doc.transaction() as txn:
         now_playing, bad = _read_playback(doc)
         stored = read_auto_sort(doc)
         auto_sort = auto_sort_default if stored is None else stored
         items = []
-        for item_id, value in s.items_map(doc).items():
-            item = read_item(item_id, value, now_playing)
+        native = s.items_map(doc).integrated
+        for item_id in native.keys(txn._txn):
+            item = _read_native_item(item_id, native.get(txn._txn, item_id), txn._txn, now_playing)
             if item is not None:
                 items.append(item)
     items.sort(key=order_key(auto_sort))
@@ -224,14 +246,17 @@ def reproject(doc: Doc, previous: Playlist, touched: Iterable[str] | None) -> Pl
         return project(doc, default)
     touched = set(touched)
     key = order_key(previous.auto_sort)
-    with doc.transaction():
+    with doc.transaction() as txn:
         now_playing, bad = _read_playback(doc)
-        items_root = s.items_map(doc)
+        native = s.items_map(doc).integrated
+        keys = set(native.keys(txn._txn)) if len(touched) > 1 else None
         fresh = {}
         for item_id in touched:
-            item = read_item(item_id, items_root.get(item_id), now_playing)
-            if item is not None:
-                fresh[item_id] = item
+            if (item_id in keys) if keys is not None else native.has(txn._txn, item_id):
+                value = native.get(txn._txn, item_id)
+                item = _read_native_item(item_id, value, txn._txn, now_playing)
+                if item is not None:
+                    fresh[item_id] = item
     if now_playing == previous.now_playing and _same_places(previous, fresh, touched, key):
         # The common case (a vote, a rename): swap the items in place, no sort.
         items = list(previous.items)
