@@ -35,6 +35,7 @@ FULL = {
         "idle_rooms": 100,
         "nodeflate": False,
         "nogate": True,
+        "uvloop": False,
     },
     "rest": {"rounds": 4, "seconds": 3.0, "votes_per_round": 1500},
     "storage": {"edits": 100_000, "per_commit": 50},
@@ -52,6 +53,7 @@ QUICK = {
         "idle_rooms": 30,
         "nodeflate": False,
         "nogate": False,
+        "uvloop": False,
     },
     "rest": {"rounds": 2, "seconds": 2.0, "votes_per_round": 500},
     "storage": {"edits": 20_000, "per_commit": 50},
@@ -99,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--nodeflate",
         action="store_true",
-        help="fan-out: also playsync with peers that do not offer permessage-deflate "
-        "(always in the full run)",
+        help="fan-out: also playsync with peers that do not offer permessage-deflate",
+    )
+    parser.add_argument(
+        "--uvloop", action="store_true", help="fan-out: also playsync on uvloop (--event-loop)"
     )
     parser.add_argument(
         "--nogate",
@@ -132,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     plan["fanout"]["awareness"] = args.awareness
     plan["fanout"]["nodeflate"] = plan["fanout"]["nodeflate"] or args.nodeflate
     plan["fanout"]["nogate"] = plan["fanout"]["nogate"] or args.nogate
+    plan["fanout"]["uvloop"] = args.uvloop
 
     started = time.monotonic()
     results: dict = {

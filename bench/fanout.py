@@ -32,6 +32,8 @@ NODEFLATE = "playsync-nodeflate"
 """Diagnostic variant: playsync with peers that do not offer permessage-deflate."""
 NOGATE = "playsync-nogate"
 """Variant: playsync with the gate off (``--no-check-updates``), to price the gate (CONTRACT §9)."""
+UVLOOP = "playsync-uvloop"
+"""Diagnostic variant: playsync on uvloop (``--event-loop uvloop``), against asyncio."""
 
 
 def _node_argv(targets, *, awareness: bool = False, **options) -> list[str]:
@@ -47,7 +49,7 @@ def _node_argv(targets, *, awareness: bool = False, **options) -> list[str]:
 
 
 def _start_set(
-    workdir: Path, tag: str, *, nodeflate: bool = False, nogate: bool = False
+    workdir: Path, tag: str, *, nodeflate: bool = False, nogate: bool = False, uvloop: bool = False
 ) -> list[Service]:
     database = workdir / f"fanout-{tag}.db"
     seed_tracks(database)
@@ -56,6 +58,7 @@ def _start_set(
     for variant, wanted, extra in (
         (NODEFLATE, nodeflate, []),
         (NOGATE, nogate, ["--no-check-updates"]),
+        (UVLOOP, uvloop, ["--event-loop", "uvloop"]),
     ):
         if wanted:
             other = workdir / f"fanout-{tag}-{variant}.db"
@@ -143,6 +146,7 @@ def fanout_section(
     awareness: bool = False,
     nodeflate: bool = False,
     nogate: bool = False,
+    uvloop: bool = False,
     profiler=None,
 ) -> dict:
     if not REFERENCE_SERVER.exists():
@@ -161,7 +165,7 @@ def fanout_section(
             "ratio": ratio(rooms[PLAYSYNC]["per_room_bytes"], rooms[REFERENCE]["per_room_bytes"]),
         }
     for n in sizes:
-        started = _start_set(workdir, f"n{n}", nodeflate=nodeflate, nogate=nogate)
+        started = _start_set(workdir, f"n{n}", nodeflate=nodeflate, nogate=nogate, uvloop=uvloop)
         with services(*started):
             log(f"fan-out: N={n}, {rounds} round(s) per server, interleaved")
             argv = _node_argv(
@@ -200,6 +204,12 @@ def fanout_section(
             result["sizes"][str(n)][NOGATE] = variant
             result["sizes"][str(n)]["gate_ratios"] = {
                 key.removesuffix("_ratio"): value for key, value in _ratios(mine, variant).items()
+            }
+        if uvloop:
+            variant = _summary(runs, UVLOOP, n)
+            result["sizes"][str(n)][UVLOOP] = variant
+            result["sizes"][str(n)]["uvloop_ratios"] = {  # uvloop ÷ asyncio
+                key.removesuffix("_ratio"): value for key, value in _ratios(variant, mine).items()
             }
         for run in runs:
             (run.get("latency") or {}).pop("samples_ms", None)

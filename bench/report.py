@@ -366,6 +366,28 @@ def _fanout_tables(results: dict, fanout: dict) -> list[str]:
                 f"| {_join(v, n)} ({_x(r['join'])}) | {_cpu(v)} "
                 f"| {_kib(v['rss_per_peer_bytes'])} |"
             )
+    if any("playsync-uvloop" in size for size in fanout.values()):
+        lines += [
+            "",
+            "Diagnostic, same run: playsync on uvloop (`--event-loop uvloop`) : playsync on "
+            "asyncio (the default):",
+            "",
+            "| N | latency p50 | latency p99 | burst deliveries/s | burst latency p50 "
+            "| all N joined | server CPU per round |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for n, size in fanout.items():
+            v, r = size.get("playsync-uvloop"), size.get("uvloop_ratios")
+            if v is None or r is None:
+                continue
+            a = size["playsync"]
+            lines.append(
+                f"| {n} | {_pair(_ms, v, a, 'latency_p50_ms')} ({_x(r['latency_p50'])}) "
+                f"| {_pair(_ms, v, a, 'latency_p99_ms')} ({_x(r['latency_p99'])}) "
+                f"| {_pair(_num, v, a, 'burst_deliveries_per_second')} ({_x(r['burst'])}) "
+                f"| {_pair(_ms, v, a, 'burst_p50_ms')} ({_x(r.get('burst_p50'))}) "
+                f"| {_join(v, n)} : {_join(a, n)} ({_x(r['join'])}) | {_cpu(v)} : {_cpu(a)} |"
+            )
     rooms = _get(results, "fanout", "idle_rooms")
     if rooms:
         lines += [

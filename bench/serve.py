@@ -8,10 +8,9 @@ No seeding: the benchmark prepares its database itself.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
-from server.serving import serve
+from server.serving import run, serve
 from server.settings import Settings
 
 from .app import create_bench_app
@@ -33,7 +32,7 @@ def main() -> None:
     settings = Settings()
     settings.host, settings.port, settings.database_url = args.host, args.port, args.database_url
     settings.seed = False
-    asyncio.run(_serve(settings))
+    run(_serve(settings), settings)
 
 
 if __name__ == "__main__":

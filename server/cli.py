@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "seed":
         asyncio.run(_seed(settings, args.tracks_only))
     else:
-        asyncio.run(_serve(settings))
+        from .serving import run
+
+        run(_serve(settings), settings)
     return 0
 
 

@@ -8,6 +8,7 @@ the server with one message that names the setting (:func:`server.cli.main`).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     """Port to serve on."""
     workers: int = Field(1, ge=1, le=64)
     """Server processes on this port, sharing the database and the bus (CONTRACT §7)."""
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    """The event loop: Python's asyncio, or uvloop (pip install 'playsync[uvloop]'): more REST
+    requests per second, later fan-out to many peers (bench/README.md)."""
     backlog: int = Field(4096, ge=1)
     """Connections the kernel holds until they are accepted (capped by net.core.somaxconn).
     After a restart every client reconnects at once: with hypercorn's 100, most of 1000
@@ -115,6 +119,13 @@ class Settings(BaseSettings):
     """WebSockets one client address may hold open; more get HTTP 503 (0: no limit)."""
     peer_bytes_per_second: int = Field(1 << 20, ge=0)
     """Update bytes a Yjs peer may send per second; beyond, it is read more slowly (0: off)."""
+
+    @field_validator("event_loop")
+    @classmethod
+    def _loop_installed(cls, value: str) -> str:
+        if value == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            raise ValueError("uvloop is not installed (pip install 'playsync[uvloop]')")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
