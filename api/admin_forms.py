@@ -148,14 +148,14 @@ def _imported_item(raw: Any, index: int) -> ImportedItem:
     item_id = _short_text(raw.get("id"), "id", ID_MAX)
     if not item_id:
         raise ValidationError("An item id must not be empty", details={"index": index})
-    added_at, played_at = raw.get("added_at"), raw.get("played_at")
+    added_at, played_at = raw.get("added_at", ""), raw.get("played_at")
     return ImportedItem(
         id=item_id,
         track_id=track_id(raw.get("track_id")),
         position=finite_number(raw.get("position"), "position"),
         votes=_votes(raw.get("votes", 0)),
         added_by=_short_text(raw.get("added_by", "Anonymous"), "added_by", ADDED_BY_MAX),
-        added_at="" if added_at in (None, "") else _timestamp(added_at, "added_at"),
+        added_at="" if added_at == "" else _timestamp(added_at, "added_at"),
         played_at=None if played_at is None else _timestamp(played_at, "played_at"),
     )
 

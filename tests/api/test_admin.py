@@ -206,6 +206,7 @@ def test_export_then_import_into_another_playlist_gives_the_same_playlist(admin,
         {"items": [{"id": "x", "track_id": 1, "position": 1, "added_at": "not a date"}]},
         {"items": [{"id": "x", "track_id": 1, "position": 1, "played_at": "zzz"}]},
         {"items": [{"id": "x", "track_id": 1, "position": 1, "added_at": 5}]},
+        {"items": [{"id": "x", "track_id": 1, "position": 1, "added_at": None}]},
         {"version": 2, "items": []},
     ],
 )
