@@ -15,6 +15,7 @@ from pycrdt import Doc, Map, Text
 from crdt import operations as op
 from crdt.schema import items_map
 from server.engine.gate import Gate, GateLimits, Rejected
+from tests.realtime.yframes import deletions_only
 
 from .yjs import YjsTool
 
@@ -133,30 +134,13 @@ def test_an_update_that_builds_on_unknown_structs_waits():
     assert "b" not in items_map(served.doc)
 
 
-def _var_uint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _deletions_only(ranges: dict[int, tuple[int, int]]) -> bytes:
-    """A v1 update with no structs, deleting one clock range per client."""
-    body = _var_uint(0) + _var_uint(len(ranges))
-    for client, (clock, length) in ranges.items():
-        body += _var_uint(client) + _var_uint(1) + _var_uint(clock) + _var_uint(length)
-    return body
-
-
 def test_a_deletion_of_clocks_nobody_has_yet_waits_and_deletes_nothing_later():
     """Applied, pycrdt would keep it pending and delete whatever later takes those clocks:
     the server's next REST writes, another peer's next vote."""
     served = served_with_item()
     peer = Peer(served)
     server = served.doc.client_id
-    ahead = _deletions_only({server: (0, 2**40), peer.doc.client_id: (0, 2**20)})
+    ahead = deletions_only({server: (0, 2**40), peer.doc.client_id: (0, 2**20)})
     assert served.peer(ahead) is False  # incomplete: applied nowhere
     served.write(op.add_item, item_id="b", track_id=2, added_by="rest", added_at="t")
     served.write(op.vote, "a", "server:x", 1)

@@ -155,15 +155,6 @@ async def test_a_peer_cannot_forge_the_servers_vote(server, rest: Rest, playlist
     assert (await rest.vote(item["id"], "up"))["votes"] == 4
 
 
-def _var_uint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 async def test_deleting_clocks_the_server_has_not_reached_deletes_no_later_write(
     server, rest: Rest, playlist
 ):
@@ -173,9 +164,7 @@ async def test_deleting_clocks_the_server_has_not_reached_deletes_no_later_write
     async with raw_peer(server.ws_url, playlist) as ws, ypeer(server.ws_url, playlist) as voter:
         doc = await server_doc(ws)
         clients = _state_clients(doc)
-        ahead = _var_uint(0) + _var_uint(len(clients))  # no structs; one range per client
-        for client in clients:
-            ahead += _var_uint(client) + _var_uint(1) + _var_uint(0) + _var_uint(2**40)
+        ahead = yf.deletions_only({client: (0, 2**40) for client in clients})
         await ws.send(yf.update(ahead))
         await voter.wait_until(lambda: item["id"] in voter.items)
         voted = await rest.vote(item["id"], "up")

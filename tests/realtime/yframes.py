@@ -39,6 +39,7 @@ __all__ = [
     "create_awareness_message",
     "create_sync_message",
     "create_update_message",
+    "deletions_only",
     "parse",
     "step1",
     "step2",
@@ -46,6 +47,15 @@ __all__ = [
     "var_bytes",
     "write_var_uint",
 ]
+
+
+def deletions_only(ranges: dict[int, tuple[int, int]]) -> bytes:
+    """A v1 update with no structs, deleting one clock range ``(clock, length)`` per client."""
+    body = write_var_uint(0) + write_var_uint(len(ranges))
+    for client, (clock, length) in ranges.items():
+        body += write_var_uint(client) + write_var_uint(1)
+        body += write_var_uint(clock) + write_var_uint(length)
+    return body
 
 
 def var_bytes(data: bytes) -> bytes:
